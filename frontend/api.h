@@ -1,1 +1,6 @@
+// The public API (shared/API.md): included through <kiln/kiln.h>.
 #pragma once
+
+#include "kiln/frontend/creation.h"
+#include "kiln/frontend/indexing.h"
+#include "kiln/frontend/tensor.h"

@@ -1,6 +1,7 @@
 #include "kiln/ir/infer.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -59,15 +60,31 @@ absl::StatusOr<TensorType> infer_reduction(Op op, const ReduceAttrs& a, const Te
   return out;
 }
 
-bool window_fits(const StridedAttrs& a, int64_t n) {
+// Element count, or nullopt for a negative size or a product that overflows int64 (attributes
+// come from parsed text too, so size arithmetic must not overflow).
+std::optional<int64_t> checked_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return std::nullopt;
+  return n;
+}
+
+// Requires sizes.size() == strides.size().
+bool window_fits(const StridedAttrs& a, const Shape& input) {
   if (a.offset < 0) return false;
+  for (size_t i = 0; i < a.sizes.size(); ++i)
+    if (a.sizes[i] < 0 || a.strides[i] < 0) return false;
+  const std::optional<int64_t> window = checked_numel(a.sizes), n = checked_numel(input);
+  if (!window || !n) return false;
+  if (*window == 0) return true;  // an empty window reads nothing
   int64_t last = a.offset;
   for (size_t i = 0; i < a.sizes.size(); ++i) {
-    if (a.sizes[i] < 0 || a.strides[i] < 0) return false;
-    if (a.sizes[i] == 0) return true;
-    last += (a.sizes[i] - 1) * a.strides[i];
+    int64_t span = 0;
+    if (__builtin_mul_overflow(a.sizes[i] - 1, a.strides[i], &span) ||
+        __builtin_add_overflow(last, span, &last))
+      return false;
   }
-  return last < n;
+  return last < *n;
 }
 
 absl::StatusOr<TensorType> infer_movement(Op op, const Attrs& attrs,
@@ -77,9 +94,9 @@ absl::StatusOr<TensorType> infer_movement(Op op, const Attrs& attrs,
   switch (op) {
     case Op::reshape: {
       const Shape& s = std::get<ShapeAttrs>(attrs).shape;
-      for (int64_t d : s)
-        if (d < 0) return fail(op, "negative size in " + shape_to_string(s));
-      if (numel(s) != numel(x.shape))
+      const std::optional<int64_t> n = checked_numel(s);
+      if (!n) return fail(op, "invalid size in " + shape_to_string(s));
+      if (*n != checked_numel(x.shape))
         return fail(op, absl::StrCat("cannot reshape ", to_string(x), " to ", shape_to_string(s)));
       return TensorType{x.dtype, s};
     }
@@ -88,7 +105,7 @@ absl::StatusOr<TensorType> infer_movement(Op op, const Attrs& attrs,
       if (static_cast<int64_t>(s.size()) != rank)
         return fail(op, absl::StrCat("rank of ", shape_to_string(s), " differs from ", to_string(x)));
       for (int64_t d = 0; d < rank; ++d)
-        if (x.shape[d] != s[d] && x.shape[d] != 1)
+        if (s[d] < 0 || (x.shape[d] != s[d] && x.shape[d] != 1))
           return fail(op, absl::StrCat("cannot expand ", to_string(x), " to ", shape_to_string(s)));
       return TensorType{x.dtype, s};
     }
@@ -112,13 +129,13 @@ absl::StatusOr<TensorType> infer_movement(Op op, const Attrs& attrs,
         return fail(op, absl::StrCat("bad range ", a.start, ":", a.stop, ":", a.step, " for ",
                                      to_string(x)));
       TensorType out = x;
-      out.shape[a.dim] = (a.stop - a.start + a.step - 1) / a.step;
+      out.shape[a.dim] = a.start == a.stop ? 0 : (a.stop - a.start - 1) / a.step + 1;
       return out;
     }
     case Op::as_strided: {
       const auto& a = std::get<StridedAttrs>(attrs);
       if (a.sizes.size() != a.strides.size()) return fail(op, "sizes and strides differ in rank");
-      if (!window_fits(a, numel(x.shape))) return fail(op, "window outside the input");
+      if (!window_fits(a, x.shape)) return fail(op, "window outside the input");
       return TensorType{x.dtype, a.sizes};
     }
     case Op::cat: {
@@ -131,7 +148,8 @@ absl::StatusOr<TensorType> infer_movement(Op op, const Attrs& attrs,
         for (int64_t d = 0; d < rank; ++d)
           if (d != dim && in[i].shape[d] != x.shape[d])
             return fail(op, absl::StrCat("operands differ: ", types_to_string(in)));
-        out.shape[dim] += in[i].shape[dim];
+        if (__builtin_add_overflow(out.shape[dim], in[i].shape[dim], &out.shape[dim]))
+          return fail(op, "result size overflows");
       }
       return out;
     }
@@ -146,7 +164,7 @@ absl::StatusOr<Shape> indexed_shape(Op op, const TensorType& src, int64_t dim,
   if (idx.empty()) return fail(op, "needs at least one index tensor");
   const int64_t rank = static_cast<int64_t>(src.shape.size());
   const int64_t k = static_cast<int64_t>(idx.size());
-  if (dim < 0 || dim + k > rank) return fail(op, "indexed dims out of range");
+  if (dim < 0 || dim > rank - k) return fail(op, "indexed dims out of range");
   for (const auto& i : idx) {
     if (i.dtype != int64) return fail(op, "index tensors must be int64, got " + to_string(i));
     if (i.shape != idx[0].shape) return fail(op, "index tensors must have one shape");
@@ -180,7 +198,7 @@ absl::StatusOr<TensorType> infer_type(Op op, const Attrs& attrs,
       if (in[0].dtype != in[1].dtype) return fail(op, "dtypes differ: " + types_to_string(in));
       if (a.sizes.size() != a.strides.size() || in[1].shape != a.sizes)
         return fail(op, "source shape differs from the window: " + types_to_string(in));
-      if (!window_fits(a, numel(in[0].shape))) return fail(op, "window outside the base");
+      if (!window_fits(a, in[0].shape)) return fail(op, "window outside the base");
       return in[0];
     }
     case Op::index: {

@@ -1,0 +1,56 @@
+// Lazy values: every eager op appends a LazyNode (an IR op with its attributes, result type
+// and operand nodes) instead of computing. A node is "realized" when it holds a buffer; then
+// it has no operands and acts as a graph input. Realization (realize.h) turns the pending
+// nodes reachable from its targets into an ir::Graph, runs the passes and a backend, and
+// stores the result buffers back into the target nodes.
+#pragma once
+
+#include <memory>
+
+#include "absl/container/inlined_vector.h"
+#include "kiln/ir/graph.h"
+#include "kiln/runtime/buffer.h"
+
+namespace kiln::frontend {
+
+struct LazyNode;
+using LazyPtr = std::shared_ptr<LazyNode>;
+
+struct LazyNode {
+  ir::Op op = ir::Op::input;
+  ir::Attrs attrs;
+  ir::TensorType type;
+  Device device = cpu;
+  absl::InlinedVector<LazyPtr, 2> inputs;
+  std::shared_ptr<runtime::Buffer> buffer;  // set once realized (then `inputs` is empty)
+  // Set when a Storage holds this node as its content: a second storage must not take the
+  // same node, or both would receive the same buffer on realization.
+  bool owned_by_storage = false;
+
+  LazyNode() = default;
+  LazyNode(const LazyNode&) = delete;
+  LazyNode& operator=(const LazyNode&) = delete;
+  // Releases operand chains iteratively: a 100,000-op chain must not recurse in destructors.
+  ~LazyNode();
+
+  bool realized() const { return buffer != nullptr; }
+  int64_t numel() const { return kiln::numel(type.shape); }
+};
+
+// A realized node over `buffer` holding `type`.
+LazyPtr make_leaf(std::shared_ptr<runtime::Buffer> buffer, ir::TensorType type, Device device);
+// A 0-d constant of `dtype`.
+LazyPtr make_constant(Scalar value, DType dtype, Device device);
+// A pending node; the result type comes from ir::infer_type. The frontend validates user input
+// before calling this, so an inference failure here is an internal error.
+LazyPtr make_node(ir::Op op, absl::Span<const LazyPtr> inputs, ir::Attrs attrs = ir::NoAttrs{});
+
+// Frequently used node builders.
+LazyPtr cast(const LazyPtr& x, DType dtype);  // x itself when already of that dtype
+LazyPtr reshape(const LazyPtr& x, const Shape& shape);  // x itself when already of that shape
+// Broadcasts x to `shape` (numpy rules; shape already validated): reshape + expand.
+LazyPtr broadcast_to(const LazyPtr& x, const Shape& shape);
+// A constant of `dtype` broadcast to `shape`.
+LazyPtr full_node(Scalar value, DType dtype, const Shape& shape, Device device);
+
+}  // namespace kiln::frontend

@@ -1,0 +1,122 @@
+// Random creation on the CPU generator (PyTorch's mt19937 stream). Numbers are drawn at the
+// call, so the generator advances in program order exactly as in PyTorch.
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/frontend/checks.h"
+#include "kiln/frontend/creation.h"
+#include "kiln/frontend/tensor_impl.h"
+#include "kiln/runtime/half.h"
+#include "kiln/runtime/random.h"
+
+namespace kiln {
+namespace frontend {
+void check_options(const Options& options);
+void check_shape(const Shape& shape, const char* op);
+}  // namespace frontend
+
+namespace {
+
+// Calls fn(typed pointer) on a fresh buffer of dtype, then wraps it as a tensor.
+template <class Fn>
+Tensor generated(DType dtype, const Shape& shape, const Options& options, const char* op, Fn&& fn) {
+  frontend::check_options(options);
+  frontend::check_shape(shape, op);
+  const int64_t n = numel(shape);
+  auto buffer = runtime::Buffer::allocate(static_cast<size_t>(n) * itemsize(dtype));
+  void* p = buffer->data();
+  switch (dtype.kind()) {
+    case DType::Kind::kFloat32: fn(static_cast<float*>(p), n); break;
+    case DType::Kind::kFloat64: fn(static_cast<double*>(p), n); break;
+    case DType::Kind::kFloat16: fn(static_cast<Half*>(p), n); break;
+    case DType::Kind::kBFloat16: fn(static_cast<BFloat16*>(p), n); break;
+    case DType::Kind::kInt8: fn(static_cast<int8_t*>(p), n); break;
+    case DType::Kind::kInt16: fn(static_cast<int16_t*>(p), n); break;
+    case DType::Kind::kInt32: fn(static_cast<int32_t*>(p), n); break;
+    case DType::Kind::kInt64: fn(static_cast<int64_t*>(p), n); break;
+    case DType::Kind::kUInt8: fn(static_cast<uint8_t*>(p), n); break;
+    case DType::Kind::kBool: fn(static_cast<bool*>(p), n); break;
+  }
+  return frontend::make_tensor(
+      frontend::make_leaf(std::move(buffer), ir::TensorType{dtype, shape}, cpu));
+}
+
+DType floating_dtype(const Options& options, const char* op) {
+  const DType dtype = options.dtype.value_or(float32);
+  if (!is_floating_point(dtype))
+    throw Error(absl::StrCat("\"", op, "\" not implemented for '",
+                             frontend::torch_type_name(dtype), "'"));
+  return dtype;
+}
+
+}  // namespace
+
+Tensor rand(const Shape& shape, Options options) {
+  const DType dtype = floating_dtype(options, "check_uniform_bounds");
+  return generated(dtype, shape, options, "rand", [](auto* data, int64_t n) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, Half> ||
+                  std::is_same_v<T, BFloat16>) {
+      auto& gen = runtime::default_cpu_generator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      runtime::fill_uniform(gen, data, n, 0.0, 1.0);
+    }
+  });
+}
+Tensor rand(const Shape& shape, DType dtype) { return rand(shape, Options{.dtype = dtype}); }
+
+Tensor randn(const Shape& shape, Options options) {
+  const DType dtype = floating_dtype(options, "normal_kernel_cpu");
+  return generated(dtype, shape, options, "randn", [](auto* data, int64_t n) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, Half> ||
+                  std::is_same_v<T, BFloat16>) {
+      auto& gen = runtime::default_cpu_generator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      runtime::fill_normal(gen, data, n, 0.0, 1.0);
+    }
+  });
+}
+Tensor randn(const Shape& shape, DType dtype) { return randn(shape, Options{.dtype = dtype}); }
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, Options options) {
+  const DType dtype = options.dtype.value_or(int64);
+  return generated(dtype, shape, options, "randint", [&](auto* data, int64_t n) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      throw Error("randint: not implemented for 'Bool'");
+    } else {
+      auto& gen = runtime::default_cpu_generator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      runtime::fill_random_from_to(gen, data, n, low, high);
+    }
+  });
+}
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
+  return randint(low, high, shape, Options{.dtype = dtype});
+}
+Tensor randint(int64_t high, const Shape& shape, Options options) {
+  return randint(0, high, shape, options);
+}
+Tensor randint(int64_t high, const Shape& shape, DType dtype) {
+  return randint(0, high, shape, Options{.dtype = dtype});
+}
+
+Tensor rand_like(const Tensor& t, Options options) {
+  if (!options.dtype) options.dtype = t.dtype();
+  return rand(t.sizes(), options);
+}
+Tensor randn_like(const Tensor& t, Options options) {
+  if (!options.dtype) options.dtype = t.dtype();
+  return randn(t.sizes(), options);
+}
+
+void manual_seed(uint64_t seed) {
+  auto& gen = runtime::default_cpu_generator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.manual_seed(seed);
+}
+
+uint64_t initial_seed() { return runtime::default_cpu_generator().initial_seed(); }
+
+}  // namespace kiln

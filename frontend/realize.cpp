@@ -1,0 +1,146 @@
+#include "kiln/frontend/realize.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "kiln/backends/backend.h"
+#include "kiln/frontend/tensor_impl.h"
+#include "kiln/passes/pipeline.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::frontend {
+namespace {
+
+// Pending nodes recorded since the last realization before everything is realized.
+constexpr int64_t kPendingNodeCap = 4096;
+
+struct PendingState {
+  std::mutex mutex;
+  std::vector<std::weak_ptr<Storage>> storages;
+  int64_t recorded_nodes = 0;
+};
+PendingState& pending_state() {
+  static PendingState s;
+  return s;
+}
+
+bool sync_mode() {
+  static const bool sync = [] {
+    const char* env = std::getenv("KILN_SYNC");
+    return env != nullptr && std::string(env) == "1";
+  }();
+  return sync;
+}
+
+// The graph of pending nodes reachable from `targets`: realized nodes become graph inputs.
+struct BuiltGraph {
+  ir::Graph graph;
+  std::vector<backends::BufferPtr> inputs;
+  std::vector<LazyNode*> outputs;  // unique targets, in graph output order
+};
+
+BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
+  BuiltGraph built;
+  absl::flat_hash_map<const LazyNode*, ir::ValueId> ids;
+  // Iterative post-order walk: (node, next operand to visit).
+  std::vector<std::pair<LazyNode*, size_t>> stack;
+  for (const LazyPtr& target : targets) {
+    if (ids.contains(target.get())) continue;
+    stack.emplace_back(target.get(), 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        LazyNode* operand = node->inputs[next++].get();
+        if (!ids.contains(operand)) stack.emplace_back(operand, 0);
+        continue;
+      }
+      LazyNode* done = node;
+      stack.pop_back();
+      if (ids.contains(done)) continue;
+      ir::ValueId id;
+      if (done->realized()) {
+        id = built.graph.add_input(done->type);
+        built.inputs.push_back(done->buffer);
+      } else if (done->op == ir::Op::constant) {
+        id = built.graph.add_constant(std::get<ir::ConstantAttrs>(done->attrs).value,
+                                      done->type.dtype);
+      } else {
+        ir::Node n{done->op, done->type, {}, done->attrs};
+        for (const LazyPtr& in : done->inputs) n.inputs.push_back(ids.at(in.get()));
+        id = built.graph.add_node(std::move(n));
+      }
+      ids.emplace(done, id);
+    }
+  }
+  std::vector<ir::ValueId> outputs;
+  absl::flat_hash_map<const LazyNode*, bool> seen;
+  for (const LazyPtr& target : targets) {
+    if (target->realized() || !seen.emplace(target.get(), true).second) continue;
+    outputs.push_back(ids.at(target.get()));
+    built.outputs.push_back(target.get());
+  }
+  built.graph.set_outputs(std::move(outputs));
+  return built;
+}
+
+void realize_locked(std::vector<LazyPtr> targets) {
+  PendingState& state = pending_state();
+  // Every pending storage content is computed in the same graph: one pass over shared work,
+  // and nothing pending can still read a buffer that a later eager write changes.
+  std::vector<std::weak_ptr<Storage>> alive;
+  for (auto& weak : state.storages) {
+    auto storage = weak.lock();
+    if (!storage) continue;
+    storage->registered = false;
+    if (!storage->value->realized()) targets.push_back(storage->value);
+  }
+  state.storages.clear();
+  state.recorded_nodes = 0;
+
+  std::erase_if(targets, [](const LazyPtr& t) { return t->realized(); });
+  if (targets.empty()) return;
+  BuiltGraph built = build_graph(targets);
+  if (built.outputs.empty()) return;
+  passes::run_realization_pipeline(built.graph);
+  std::vector<backends::BufferPtr> results =
+      backends::backend_for(built.outputs[0]->device).run(built.graph, built.inputs);
+  for (size_t i = 0; i < built.outputs.size(); ++i) {
+    LazyNode* node = built.outputs[i];
+    node->buffer = std::move(results[i]);
+    node->op = ir::Op::input;
+    node->attrs = ir::InputAttrs{};
+    node->inputs.clear();
+  }
+}
+
+}  // namespace
+
+void register_pending(const std::shared_ptr<Storage>& storage) {
+  if (storage->registered) return;
+  PendingState& state = pending_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  storage->registered = true;
+  state.storages.push_back(storage);
+}
+
+void realize(absl::Span<const LazyPtr> targets) {
+  PendingState& state = pending_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()));
+}
+
+void realize_all() { realize({}); }
+
+void note_recorded_node() {
+  PendingState& state = pending_state();
+  bool over_cap;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    over_cap = ++state.recorded_nodes > kPendingNodeCap;
+  }
+  if (over_cap || sync_mode()) realize_all();
+}
+
+}  // namespace kiln::frontend

@@ -1,0 +1,155 @@
+// Tensor queries, host access (item, data_ptr, tolist), conversion and printing.
+#include "kiln/frontend/tensor.h"
+
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/frontend/checks.h"
+#include "kiln/frontend/elements.h"
+#include "kiln/frontend/format.h"
+#include "kiln/frontend/realize.h"
+#include "kiln/frontend/tensor_impl.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/runtime/half.h"
+#include "kiln/runtime/strided.h"
+
+namespace kiln {
+
+using frontend::impl_of;
+
+int64_t Tensor::dim() const { return static_cast<int64_t>(impl_of(*this).sizes.size()); }
+int64_t Tensor::size(int64_t d) const { return impl_of(*this).sizes[frontend::wrap_dim(d, dim())]; }
+const Shape& Tensor::sizes() const { return impl_of(*this).sizes; }
+const Shape& Tensor::strides() const { return impl_of(*this).strides; }
+int64_t Tensor::stride(int64_t d) const {
+  return impl_of(*this).strides[frontend::wrap_dim(d, dim())];
+}
+int64_t Tensor::storage_offset() const { return impl_of(*this).offset; }
+int64_t Tensor::numel() const { return impl_of(*this).numel(); }
+DType Tensor::dtype() const { return impl_of(*this).dtype(); }
+Device Tensor::device() const { return impl_of(*this).device(); }
+bool Tensor::is_contiguous() const { return impl_of(*this).is_contiguous(); }
+bool Tensor::is_floating_point() const { return kiln::is_floating_point(dtype()); }
+
+namespace {
+
+// Calls fn(element pointer) for every element in row-major order (realizes the tensor).
+template <class Fn>
+void for_each_element(const Tensor& t, Fn&& fn) {
+  const auto& ti = impl_of(t);
+  const char* base = static_cast<const char*>(frontend::realized_data(t));
+  const int64_t item = static_cast<int64_t>(itemsize(ti.dtype()));
+  runtime::for_each_strided(ti.sizes, ti.strides, 0,
+                            [&](int64_t pos) { fn(base + pos * item); });
+}
+
+template <class T>
+T convert_element(const void* p, DType dtype) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return kiln::is_floating_point(dtype) ? frontend::load_double(p, dtype) != 0.0
+                                          : frontend::load_int64(p, dtype) != 0;
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(frontend::load_double(p, dtype));
+  } else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+    return T(static_cast<float>(frontend::load_double(p, dtype)));
+  } else {
+    // Integers: exact from integer dtypes; floating values truncate like a C cast.
+    return static_cast<T>(frontend::load_int64(p, dtype));
+  }
+}
+
+}  // namespace
+
+template <class T>
+T Tensor::item() const {
+  if (numel() != 1)
+    throw Error(absl::StrCat("a Tensor with ", numel(),
+                             " elements cannot be converted to Scalar"));
+  return convert_element<T>(frontend::realized_data(*this), dtype());
+}
+
+template <class T>
+T* Tensor::data_ptr() const {
+  DType want = float32;
+  if constexpr (std::is_same_v<T, Half>) want = float16;
+  else if constexpr (std::is_same_v<T, BFloat16>) want = bfloat16;
+  else if constexpr (std::is_same_v<T, bool>) want = boolean;
+  else if constexpr (std::is_same_v<T, float>) want = float32;
+  else if constexpr (std::is_same_v<T, double>) want = float64;
+  else if constexpr (std::is_same_v<T, int8_t>) want = int8;
+  else if constexpr (std::is_same_v<T, int16_t>) want = int16;
+  else if constexpr (std::is_same_v<T, int32_t>) want = int32;
+  else if constexpr (std::is_same_v<T, int64_t>) want = int64;
+  else if constexpr (std::is_same_v<T, uint8_t>) want = uint8;
+  if (want != dtype())
+    throw Error(absl::StrCat("expected scalar type ", frontend::torch_type_name(want),
+                             " but found ", frontend::torch_type_name(dtype())));
+  return static_cast<T*>(frontend::realized_data(*this));
+}
+
+template <class T>
+std::vector<T> Tensor::tolist() const {
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(numel()));
+  const DType d = dtype();
+  for_each_element(*this, [&](const char* p) { out.push_back(convert_element<T>(p, d)); });
+  return out;
+}
+
+#define KILN_INSTANTIATE_HOST_ACCESS(T)          \
+  template T Tensor::item<T>() const;            \
+  template T* Tensor::data_ptr<T>() const;       \
+  template std::vector<T> Tensor::tolist<T>() const;
+KILN_INSTANTIATE_HOST_ACCESS(float)
+KILN_INSTANTIATE_HOST_ACCESS(double)
+KILN_INSTANTIATE_HOST_ACCESS(int8_t)
+KILN_INSTANTIATE_HOST_ACCESS(int16_t)
+KILN_INSTANTIATE_HOST_ACCESS(int32_t)
+KILN_INSTANTIATE_HOST_ACCESS(int64_t)
+KILN_INSTANTIATE_HOST_ACCESS(uint8_t)
+KILN_INSTANTIATE_HOST_ACCESS(bool)
+KILN_INSTANTIATE_HOST_ACCESS(Half)
+KILN_INSTANTIATE_HOST_ACCESS(BFloat16)
+#undef KILN_INSTANTIATE_HOST_ACCESS
+
+Tensor Tensor::to(DType dtype) const {
+  if (dtype == this->dtype()) return *this;
+  return frontend::make_tensor(frontend::cast(frontend::read(*this), dtype));
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == this->device()) return *this;
+  throw Error(absl::StrCat("cannot move a tensor to ", device.str(),
+                           ": the CUDA backend is not available in this build"));
+}
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+Tensor Tensor::clone() const { return frontend::make_tensor(frontend::read(*this)); }
+
+void eval(const std::vector<Tensor>& tensors) {
+  std::vector<frontend::LazyPtr> targets;
+  for (const Tensor& t : tensors)
+    if (t.defined()) targets.push_back(impl_of(t).storage->value);
+  frontend::realize(targets);
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "[ Tensor (undefined) ]";
+  TensorPrintInput in;
+  in.dtype = t.dtype();
+  in.sizes = t.sizes();
+  in.device = t.device();
+  const DType d = t.dtype();
+  if (kiln::is_floating_point(d)) {
+    for_each_element(t, [&](const char* p) { in.floats.push_back(frontend::load_double(p, d)); });
+  } else {
+    for_each_element(t, [&](const char* p) { in.ints.push_back(frontend::load_int64(p, d)); });
+  }
+  return os << format_tensor(in);
+}
+
+}  // namespace kiln

@@ -1,0 +1,56 @@
+// What a Tensor handle points at: a view (sizes, strides, offset) over a Storage, whose
+// content is a lazy value. Views share the Storage, so writes through any view are seen by
+// every alias, as in PyTorch.
+#pragma once
+
+#include <memory>
+
+#include "kiln/frontend/lazy.h"
+#include "kiln/frontend/tensor.h"
+
+namespace kiln::frontend {
+
+struct Storage {
+  int64_t numel = 0;
+  DType dtype = float32;
+  Device device = cpu;
+  // The current content: numel elements in row-major order of value->type.shape. In-place
+  // writes replace it (functionally while pending, in the buffer once realized).
+  LazyPtr value;
+  bool registered = false;  // listed among the storages with pending content
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape sizes;
+  Shape strides;
+  int64_t offset = 0;
+
+  DType dtype() const { return storage->dtype; }
+  Device device() const { return storage->device; }
+  int64_t numel() const { return kiln::numel(sizes); }
+  bool is_contiguous() const { return kiln::is_contiguous(sizes, strides); }
+  // True when this view is the whole storage in row-major order.
+  bool covers_storage() const {
+    return offset == 0 && numel() == storage->numel && is_contiguous();
+  }
+};
+
+// A new tensor owning fresh storage whose content is `value`.
+Tensor make_tensor(LazyPtr value);
+// A view of `base`'s storage.
+Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset);
+const TensorImpl& impl_of(const Tensor& t);
+
+// The lazy value of a tensor now (later writes to its storage do not change it).
+LazyPtr read(const Tensor& t);
+// Writes `value` (the tensor's shape and dtype) into the tensor's elements, as an in-place op.
+void write(const Tensor& t, LazyPtr value);
+
+// Realizes the tensor's storage and returns a pointer to its first element (offset applied).
+void* realized_data(const Tensor& t);
+
+// Replaces a storage's content with `value` and lists it as pending when it is not realized.
+void set_storage_value(const std::shared_ptr<Storage>& storage, LazyPtr value);
+
+}  // namespace kiln::frontend
