@@ -1,5 +1,8 @@
 #include "kiln/frontend/checks.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/ir/absl_compat.h"
@@ -111,6 +114,61 @@ void check_no_internal_overlap(const Tensor& t) {
       throw Error(
           "unsupported operation: more than one element of the written-to tensor refers to a "
           "single memory location. Please clone() the tensor before performing the operation.");
+}
+
+namespace {
+
+enum class Overlap { kNo, kFull, kPartial, kTooHard };
+
+// c10's compute_non_overlapping_and_dense: the dims, sorted by stride, tile memory densely.
+bool non_overlapping_and_dense(const TensorImpl& t) {
+  const size_t rank = t.sizes.size();
+  std::vector<size_t> perm(rank);
+  for (size_t i = 0; i < rank; ++i) perm[i] = i;
+  std::sort(perm.begin(), perm.end(), [&](size_t a, size_t b) {
+    if (t.sizes[a] < 2) return false;
+    if (t.sizes[b] < 2) return true;
+    return t.strides[a] < t.strides[b];
+  });
+  int64_t required = 1;
+  for (size_t d : perm) {
+    if (t.sizes[d] < 2) return true;
+    if (t.strides[d] != required) return false;
+    required *= t.sizes[d];
+  }
+  return true;
+}
+
+Overlap overlap_status(const Tensor& a, const Tensor& b) {
+  if (a.impl() == b.impl()) return Overlap::kFull;
+  const TensorImpl& x = impl_of(a);
+  const TensorImpl& y = impl_of(b);
+  if (x.numel() == 0 || y.numel() == 0) return Overlap::kNo;
+  if (!non_overlapping_and_dense(x) || !non_overlapping_and_dense(y)) return Overlap::kTooHard;
+  if (x.storage != y.storage) return Overlap::kNo;
+  const int64_t xs = x.offset * static_cast<int64_t>(itemsize(x.dtype()));
+  const int64_t xe = xs + x.numel() * static_cast<int64_t>(itemsize(x.dtype()));
+  const int64_t ys = y.offset * static_cast<int64_t>(itemsize(y.dtype()));
+  const int64_t ye = ys + y.numel() * static_cast<int64_t>(itemsize(y.dtype()));
+  if (xs == ys && xe == ye) return x.strides == y.strides ? Overlap::kFull : Overlap::kPartial;
+  return xs < ye && ys < xe ? Overlap::kPartial : Overlap::kNo;
+}
+
+[[noreturn]] void throw_overlap() {
+  throw Error(
+      "unsupported operation: some elements of the input tensor and the written-to tensor refer "
+      "to a single memory location. Please clone() the tensor before performing the operation.");
+}
+
+}  // namespace
+
+void check_no_partial_overlap(const Tensor& out, const Tensor& in) {
+  if (overlap_status(out, in) == Overlap::kPartial) throw_overlap();
+}
+
+void check_no_overlap(const Tensor& out, const Tensor& in) {
+  const Overlap status = overlap_status(out, in);
+  if (status == Overlap::kPartial || status == Overlap::kFull) throw_overlap();
 }
 
 }  // namespace kiln::frontend

@@ -24,5 +24,12 @@ void check_inplace_cast(DType result, DType self);
 void check_same_device(const Tensor& a, const Tensor& b);
 // Throws for in-place writes into a view where several elements share memory (expand).
 void check_no_internal_overlap(const Tensor& t);
+// PyTorch's memory-overlap rules between an output being written and an input it reads
+// (at::get_overlap_status): views of one storage covering the same bytes with the same
+// strides overlap fully; covering intersecting ranges, partially; a non-dense view is too
+// hard to tell and passes. Element-wise in-place ops and copy_ refuse partial overlap;
+// index_put_ refuses any overlap of self with its values.
+void check_no_partial_overlap(const Tensor& out, const Tensor& in);
+void check_no_overlap(const Tensor& out, const Tensor& in);
 
 }  // namespace kiln::frontend

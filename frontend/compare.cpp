@@ -1,4 +1,6 @@
 // Whole-tensor comparisons that return host booleans: equal, allclose (and isclose).
+#include <limits>
+
 #include "kiln/frontend/checks.h"
 #include "kiln/frontend/tensor_impl.h"
 
@@ -16,10 +18,13 @@ Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   if (a.dtype() != b.dtype())
     throw Error("isclose: " + frontend::torch_type_name(a.dtype()) + " did not match " +
                 frontend::torch_type_name(b.dtype()));
-  if (!a.is_floating_point()) return a.eq(b);
-  // |a - b| <= atol + rtol * |b|, with equal infinities close and NaN never close.
-  Tensor close = a.sub(b).abs().le(b.abs().mul(rtol).add(atol));
-  return close.logical_or(a.eq(b));
+  // torch.isclose: equal, or |a - b| finite and <= atol + |rtol * b| (bools compare as floats).
+  const Tensor x = a.dtype() == boolean ? a.to(float32) : a;
+  const Tensor y = b.dtype() == boolean ? b.to(float32) : b;
+  const Tensor actual = x.sub(y).abs();
+  const Tensor allowed = y.mul(rtol).abs().add(atol);
+  const Tensor finite = actual.lt(std::numeric_limits<double>::infinity());
+  return a.eq(b).logical_or(finite.logical_and(actual.le(allowed)));
 }
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {

@@ -117,8 +117,10 @@ Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dty
     if (shape[d] > 0) extent += (shape[d] - 1) * strides[d];
   }
   auto buffer = runtime::Buffer::borrow(data, static_cast<size_t>(extent) * itemsize(dtype));
-  Tensor base = frontend::make_tensor(
-      frontend::make_leaf(std::move(buffer), ir::TensorType{dtype, {extent}}, cpu));
+  frontend::LazyPtr leaf =
+      frontend::make_leaf(std::move(buffer), ir::TensorType{dtype, {extent}}, cpu);
+  leaf->external = true;  // the caller may write this memory at any time
+  Tensor base = frontend::make_tensor(std::move(leaf));
   return frontend::make_view(base, shape, strides, 0);
 }
 

@@ -15,16 +15,29 @@ bool is_arithmetic(ir::Op op) {
          op == ir::Op::pow || op == ir::Op::maximum || op == ir::Op::minimum;
 }
 
+bool is_bool_operand(const Operand& x) {
+  return x.is_tensor() ? x.tensor().dtype() == boolean : x.scalar().is_bool();
+}
+
+// PyTorch refuses `-` when either operand is bool (a tensor or a Python bool).
+void check_sub_operands(const Operand& a, const Operand& b) {
+  if (is_bool_operand(a) && is_bool_operand(b))
+    throw Error(
+        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+        "`logical_xor()` operator instead.");
+  if (is_bool_operand(a) || is_bool_operand(b))
+    throw Error(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+        "to invert a mask, use the `~` or `logical_not()` operator instead.");
+}
+
 // The dtype the op computes in, from torch.result_type plus the op's own rules.
 DType compute_dtype(ir::Op op, const Operand& a, const Operand& b) {
   DType d = !a.is_tensor()  ? result_type(b.tensor(), a.scalar())
             : b.is_tensor() ? result_type(a.tensor(), b.tensor())
                             : result_type(a.tensor(), b.scalar());
   if (op == ir::Op::div && !is_floating_point(d)) d = float32;  // true division
-  if (op == ir::Op::sub && d == boolean)
-    throw Error(
-        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-        "`logical_xor()` operator instead.");
+  if (op == ir::Op::sub) check_sub_operands(a, b);
   if (op == ir::Op::pow && is_integral(d, true) && !b.is_tensor() && b.scalar().is_integral() &&
       b.scalar().to_int64() < 0)
     throw Error("Integers to negative integer powers are not allowed.");
@@ -59,13 +72,14 @@ Tensor binary(ir::Op op, const Operand& a, const Operand& b) {
 }
 
 void binary_inplace(ir::Op op, const Tensor& a, const Operand& b) {
+  check_no_internal_overlap(a);
+  if (b.is_tensor()) check_no_partial_overlap(a, b.tensor());
   BinaryResult r = binary_value(op, a, b);
   if (is_arithmetic(op)) check_inplace_cast(r.dtype, a.dtype());
   if (r.value->type.shape != a.sizes())
     throw Error(absl::StrCat("output with shape ", shape_to_string(a.sizes()),
                              " doesn't match the broadcast shape ",
                              shape_to_string(r.value->type.shape)));
-  check_no_internal_overlap(a);
   write(a, cast(r.value, a.dtype()));
 }
 
@@ -226,14 +240,13 @@ KILN_INPLACE(pow_, pow)
 #undef KILN_INPLACE
 
 const Tensor& Tensor::neg_() const {
-  Tensor result = neg();
   frontend::check_no_internal_overlap(*this);
-  frontend::write(*this, frontend::read(result));
+  frontend::write(*this, frontend::read(neg()));
   return *this;
 }
 
+// PyTorch allows fill_ (and zero_) on expanded views: every alias gets the same value.
 const Tensor& Tensor::fill_(Scalar value) const {
-  frontend::check_no_internal_overlap(*this);
   frontend::write(*this, frontend::full_node(value, dtype(), sizes(), device()));
   return *this;
 }
@@ -244,9 +257,10 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
   frontend::check_same_device(*this, src);
   const Shape shape = frontend::broadcast_shapes(sizes(), src.sizes());
   if (shape != sizes())
-    throw Error(absl::StrCat("copy_: the source of shape ", shape_to_string(src.sizes()),
-                             " cannot be broadcast to ", shape_to_string(sizes())));
+    throw Error(absl::StrCat("output with shape ", shape_to_string(sizes()),
+                             " doesn't match the broadcast shape ", shape_to_string(shape)));
   frontend::check_no_internal_overlap(*this);
+  frontend::check_no_partial_overlap(*this, src);
   frontend::write(*this, frontend::broadcast_to(frontend::cast(frontend::read(src), dtype()),
                                                 sizes()));
   return *this;

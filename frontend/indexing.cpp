@@ -32,7 +32,8 @@ int64_t consumed_dims(const TensorIndex& index) {
 
 Tensor apply_slice(const Tensor& t, int64_t dim, const Slice& s) {
   const int64_t step = s.step().value_or(1);
-  if (step <= 0) throw Error("step must be greater than zero");
+  if (step == 0) throw Error("slice step cannot be zero");
+  if (step < 0) throw Error("step must be greater than zero");
   const int64_t n = t.size(dim);
   auto clamp_bound = [n](std::optional<int64_t> v, int64_t fallback) {
     if (!v) return fallback;
@@ -64,9 +65,16 @@ IndexedView apply_basic(const Tensor& self, absl::Span<const TensorIndex> indice
     throw Error(absl::StrCat("too many indices for tensor of dimension ", self.dim()));
   IndexedView out{self, {}, {}};
   int64_t d = 0;
+  int64_t real_dim = 0;  // the dim of `self` this index applies to (for messages, as torch)
   for (const TensorIndex& index : indices) {
+    const int64_t index_dim = real_dim;
+    real_dim += index.is_ellipsis() ? self.dim() - consumed : consumed_dims(index);
     if (index.is_integer()) {
-      out.view = out.view.select(d, index.integer());
+      const int64_t i = index.integer(), n = out.view.size(d);
+      if (i < -n || i >= n)
+        throw Error(absl::StrCat("index ", i, " is out of bounds for dimension ", index_dim,
+                                 " with size ", n));
+      out.view = out.view.select(d, i);
     } else if (index.is_slice()) {
       out.view = apply_slice(out.view, d, index.slice());
       ++d;
@@ -121,10 +129,11 @@ std::vector<frontend::LazyPtr> prepare_indices(const IndexedView& iv) {
   }
   std::vector<frontend::LazyPtr> values;
   for (size_t i = 0; i < iv.tensors.size(); ++i) {
+    // torch names the dimension by the index tensor's position among the index tensors.
     const int64_t size = iv.view.size(iv.dims[i]);
     for (int64_t v : iv.tensors[i].tolist<int64_t>())
       if (v < -size || v >= size)
-        throw Error(absl::StrCat("index ", v, " is out of bounds for dimension ", iv.dims[i],
+        throw Error(absl::StrCat("index ", v, " is out of bounds for dimension ", i,
                                  " with size ", size));
     values.push_back(frontend::broadcast_to(frontend::read(iv.tensors[i]), shape));
   }
@@ -141,6 +150,26 @@ std::pair<Tensor, int64_t> gather_layout(const IndexedView& iv) {
   for (int64_t d = 0; d < iv.view.dim(); ++d)
     if (std::find(iv.dims.begin(), iv.dims.end(), d) == iv.dims.end()) perm.push_back(d);
   return {iv.view.permute(perm), 0};
+}
+
+// torch dispatches x[mask] = v with a one-element v to masked_fill_, which casts v.
+bool is_masked_fill(absl::Span<const TensorIndex> indices, const Tensor& value) {
+  int tensors = 0, masks = 0;
+  for (const TensorIndex& index : indices) {
+    if (!index.is_tensor()) continue;
+    ++tensors;
+    masks += index.tensor().dtype() == boolean || index.tensor().dtype() == uint8;
+  }
+  return value.numel() == 1 && tensors == 1 && masks == 1;
+}
+
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t i = 0; i < from.size(); ++i) {
+    const int64_t f = from[from.size() - 1 - i], t = to[to.size() - 1 - i];
+    if (f != t && f != 1) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -179,13 +208,24 @@ Tensor Tensor::index(absl::Span<const TensorIndex> indices) const {
   return frontend::make_tensor(frontend::make_node(ir::Op::index, operands, ir::AxisAttrs{dim}));
 }
 
-const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices, const Tensor& value) const {
+const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices,
+                                 const Tensor& given_value) const {
   IndexedView iv = apply_basic(*this, indices);
+  frontend::check_same_device(*this, given_value);
+  // As torch's __setitem__: leading size-1 dims of the value are dropped first.
+  Tensor value = given_value;
+  while (value.dim() > 0 && value.size(0) == 1) value = value.squeeze(0);
   if (iv.tensors.empty()) {
-    iv.view.copy_(value);
+    // Basic indices: copy into the view (torch's copy_to: the value expands to the view).
+    if (value.dim() == 0 || value.sizes() == iv.view.sizes()) iv.view.copy_(value);
+    else iv.view.copy_(value.expand(iv.view.sizes()));
     return *this;
   }
-  frontend::check_same_device(*this, value);
+  if (value.dtype() != dtype() && !is_masked_fill(indices, value))
+    throw Error(absl::StrCat("Index put requires the source and destination dtypes match, got ",
+                             frontend::torch_type_name(dtype()), " for the destination and ",
+                             frontend::torch_type_name(value.dtype()), " for the source."));
+  frontend::check_no_overlap(iv.view, value);
   std::vector<frontend::LazyPtr> index_values = prepare_indices(iv);
   auto [target, dim] = gather_layout(iv);
   // The shape the indexed elements form: target[:dim] + index shape + target[dim + k:].
@@ -194,7 +234,7 @@ const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices, const Te
   const Shape& index_shape = index_values[0]->type.shape;
   shape.insert(shape.end(), index_shape.begin(), index_shape.end());
   shape.insert(shape.end(), target.sizes().begin() + dim + k, target.sizes().end());
-  if (frontend::broadcast_shapes(shape, value.sizes()) != shape)
+  if (!broadcasts_to(value.sizes(), shape))
     throw Error(absl::StrCat("shape mismatch: value tensor of shape ",
                              shape_to_string(value.sizes()),
                              " cannot be broadcast to indexing result of shape ",

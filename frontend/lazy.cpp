@@ -55,6 +55,7 @@ LazyPtr make_node(ir::Op op, absl::Span<const LazyPtr> inputs, ir::Attrs attrs) 
   n->type = *std::move(type);
   n->device = inputs.empty() ? cpu : inputs[0]->device;
   n->inputs.assign(inputs.begin(), inputs.end());
+  for (const auto& in : inputs) n->external |= in->external;
   return n;
 }
 

@@ -26,6 +26,10 @@ struct LazyNode {
   // Set when a Storage holds this node as its content: a second storage must not take the
   // same node, or both would receive the same buffer on realization.
   bool owned_by_storage = false;
+  // The value depends on memory that code outside kiln may change at any time: a realized
+  // from_blob buffer or one whose data_ptr was handed out, or a pending node reading one.
+  // Such values are computed at the call, as in PyTorch, never later.
+  bool external = false;
 
   LazyNode() = default;
   LazyNode(const LazyNode&) = delete;

@@ -112,6 +112,7 @@ void realize_locked(std::vector<LazyPtr> targets) {
     node->op = ir::Op::input;
     node->attrs = ir::InputAttrs{};
     node->inputs.clear();
+    node->external = false;  // a fresh buffer that only kiln sees
   }
 }
 

@@ -19,8 +19,10 @@ Shape all_dims(const Tensor& t) {
   return dims;
 }
 
-// Wrapped, sorted, unique reduction axes (an empty list on a 0-d tensor reduces nothing).
+// Wrapped, sorted, unique reduction axes. An empty list reduces every dim, as in PyTorch
+// (t.sum(dim=[])); a 0-d tensor has none to reduce.
 Shape normalize_dims(const Tensor& t, const Shape& dims) {
+  if (dims.empty()) return all_dims(t);
   Shape axes;
   for (int64_t d : dims) axes.push_back(frontend::wrap_dim(d, t.dim()));
   std::sort(axes.begin(), axes.end());
@@ -62,6 +64,12 @@ void check_dim_nonempty(const Tensor& t, int64_t dim, const char* op) {
                              " to have non-zero size."));
 }
 
+// PyTorch has no argmax/argmin kernel for bool (max(dim) on bool works).
+void check_not_bool(const Tensor& t, const char* kernel) {
+  if (t.dtype() == boolean)
+    throw Error(absl::StrCat("\"", kernel, "\" not implemented for 'Bool'"));
+}
+
 int64_t count_over(const Tensor& t, const Shape& axes) {
   int64_t n = 1;
   for (int64_t d : axes) n *= t.size(d);
@@ -76,7 +84,8 @@ Tensor mean_over(const Tensor& t, const Shape& dims, bool keepdim) {
 }
 
 Tensor var_over(const Tensor& t, const Shape& dims, bool keepdim, int64_t correction) {
-  check_floating(t, "var");
+  if (!t.is_floating_point())
+    throw Error("std and var only support floating point and complex dtypes");
   const Shape axes = normalize_dims(t, dims);
   Tensor centered = t.sub(mean_over(t, axes, true));
   Tensor total = reduce(Op::sum, centered.mul(centered), axes, keepdim, t.dtype());
@@ -134,11 +143,13 @@ Tensor Tensor::min() const {
 }
 std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const {
   check_dim_nonempty(*this, dim, "max");
-  return {reduce(Op::amax, *this, {dim}, keepdim, dtype()), argmax(dim, keepdim)};
+  return {reduce(Op::amax, *this, {dim}, keepdim, dtype()),
+          arg_reduce(Op::argmax, *this, dim, keepdim)};
 }
 std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const {
   check_dim_nonempty(*this, dim, "min");
-  return {reduce(Op::amin, *this, {dim}, keepdim, dtype()), argmin(dim, keepdim)};
+  return {reduce(Op::amin, *this, {dim}, keepdim, dtype()),
+          arg_reduce(Op::argmin, *this, dim, keepdim)};
 }
 Tensor Tensor::amax(const Shape& dims, bool keepdim) const {
   for (int64_t d : dims) check_dim_nonempty(*this, d, "amax");
@@ -151,18 +162,22 @@ Tensor Tensor::amin(const Shape& dims, bool keepdim) const {
 
 Tensor Tensor::argmax() const {
   check_nonempty(*this, "argmax");
+  check_not_bool(*this, "argmax_cpu");
   return arg_reduce(Op::argmax, reshape({-1}), 0, false);
 }
 Tensor Tensor::argmax(int64_t dim, bool keepdim) const {
   check_dim_nonempty(*this, dim, "argmax");
+  check_not_bool(*this, "argmax_cpu");
   return arg_reduce(Op::argmax, *this, dim, keepdim);
 }
 Tensor Tensor::argmin() const {
   check_nonempty(*this, "argmin");
+  check_not_bool(*this, "argmin_cpu");
   return arg_reduce(Op::argmin, reshape({-1}), 0, false);
 }
 Tensor Tensor::argmin(int64_t dim, bool keepdim) const {
   check_dim_nonempty(*this, dim, "argmin");
+  check_not_bool(*this, "argmin_cpu");
   return arg_reduce(Op::argmin, *this, dim, keepdim);
 }
 

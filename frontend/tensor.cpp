@@ -84,7 +84,10 @@ T* Tensor::data_ptr() const {
   if (want != dtype())
     throw Error(absl::StrCat("expected scalar type ", frontend::torch_type_name(want),
                              " but found ", frontend::torch_type_name(dtype())));
-  return static_cast<T*>(frontend::realized_data(*this));
+  T* data = static_cast<T*>(frontend::realized_data(*this));
+  // The caller may now write through the pointer: ops reading this storage run at the call.
+  impl_of(*this).storage->value->external = true;
+  return data;
 }
 
 template <class T>

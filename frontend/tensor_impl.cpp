@@ -18,6 +18,10 @@ void set_storage_value(const std::shared_ptr<Storage>& storage, LazyPtr value) {
   value->owned_by_storage = true;
   storage->value = std::move(value);
   if (storage->value->realized()) return;
+  if (storage->value->external) {
+    realize({storage->value});
+    return;
+  }
   register_pending(storage);
   note_recorded_node();
 }

@@ -137,7 +137,9 @@ TEST(InterpIndex, EmptyTrailingDimsStillCheckIndices) {
   EXPECT_EQ(g.node(out).type.shape, (Shape{2, 2, 0}));
   EXPECT_EQ(result[0]->nbytes(), 0u);
   EXPECT_EQ(result[1]->nbytes(), 0u);
-  EXPECT_EQ(error_of([&] { run(g, {empty, buffer_of<int64_t>({3, 0})}); }),
+  EXPECT_EQ(error_of([&] {
+              run(g, {empty, buffer_of<int64_t>({3, 0})});
+            }),
             "index 3 is out of bounds for dimension 0 with size 3");
 }
 

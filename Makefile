@@ -1,0 +1,43 @@
+# kiln: `make run` builds and runs the examples; `make test` builds and runs every test.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build run test test-unit test-conformance test-asan format clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	@tools/run-examples.sh $(BUILD)
+
+test: test-unit test-conformance test-asan
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-conformance: build
+	python3 tools/check-conformance.py --build $(BUILD)
+
+# The GoogleTest suites again under AddressSanitizer + UndefinedBehaviorSanitizer. GCC 12
+# reports false uninitialized-use warnings inside Abseil under the sanitizers, so warnings are
+# not errors in this build (the main build keeps -Werror).
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON -DKILN_WERROR=OFF \
+	  -DKILN_BUILD_EXAMPLES=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+format:
+	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

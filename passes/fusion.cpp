@@ -1,0 +1,104 @@
+#include "kiln/passes/fusion.h"
+
+#include "absl/strings/str_cat.h"
+#include "kiln/ir/absl_compat.h"
+
+namespace kiln::passes {
+
+using ir::Op;
+
+bool is_library_op(Op op) {
+  switch (op) {
+    case Op::matmul:
+    case Op::index:
+    case Op::index_put:
+    case Op::cat:
+    case Op::as_strided_scatter:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_unit_dim_reshape(const Shape& from, const Shape& to) {
+  Shape a, b;
+  for (int64_t s : from)
+    if (s != 1) a.push_back(s);
+  for (int64_t s : to)
+    if (s != 1) b.push_back(s);
+  return a == b;
+}
+
+namespace {
+
+// A view or cast chain ending at an input or constant: cheaper to recompute per consumer than
+// to store (it is a load with different strides, or a broadcast scalar).
+bool is_cheap(const ir::Graph& g, ir::ValueId id) {
+  while (true) {
+    const ir::Node& n = g.node(id);
+    if (n.op == Op::input || n.op == Op::constant) return true;
+    if (!ir::has_trait(n.op, ir::kMovement) && n.op != Op::cast) return false;
+    if (n.op == Op::cat) return false;
+    id = n.inputs[0];
+  }
+}
+
+// A movement op whose index arithmetic cannot be followed through a computed operand.
+bool needs_materialized_operand(const ir::Graph& g, const ir::Node& n) {
+  if (n.op == Op::as_strided) return true;
+  if (n.op == Op::reshape)
+    return !is_unit_dim_reshape(g.node(n.inputs[0]).type.shape, n.type.shape);
+  return false;
+}
+
+}  // namespace
+
+FusionPlan plan_fusion(const ir::Graph& g) {
+  const int32_t n = g.size();
+  FusionPlan plan;
+  plan.materialized.assign(static_cast<size_t>(n), false);
+  plan.reasons.assign(static_cast<size_t>(n), "fused into its consumer");
+  std::vector<int32_t> uses(static_cast<size_t>(n), 0);
+  for (const ir::Node& node : g.nodes())
+    for (ir::ValueId in : node.inputs) ++uses[in];
+
+  // Constants are inlined wherever they are read; only a graph output needs one in a buffer.
+  auto materialize = [&](ir::ValueId id, std::string reason, bool even_constant = false) {
+    const Op op = g.node(id).op;
+    if ((op == Op::constant && !even_constant) || plan.materialized[id]) return;
+    plan.materialized[id] = true;
+    plan.reasons[id] = std::move(reason);
+  };
+
+  for (ir::ValueId out : g.outputs()) materialize(out, "graph output", true);
+  for (ir::ValueId id = 0; id < n; ++id) {
+    const ir::Node& node = g.node(id);
+    if (node.op == Op::constant) {
+      if (!plan.materialized[id]) plan.reasons[id] = "constant, inlined";
+    } else if (node.op == Op::input) {
+      materialize(id, "graph input");
+    } else if (is_library_op(node.op)) {
+      materialize(id, absl::StrCat(sv(op_name(node.op)), " runs as a library routine"));
+      for (ir::ValueId in : node.inputs)
+        materialize(in, absl::StrCat("operand of ", sv(op_name(node.op)), " %", id));
+    } else if (ir::has_trait(node.op, ir::kReduction)) {
+      materialize(id, "reduction result");
+    } else if (uses[id] > 1 && !is_cheap(g, id)) {
+      materialize(id, absl::StrCat("used by ", uses[id], " consumers: computed once"));
+    }
+  }
+  // Consumers come after producers, so one backward sweep settles the movement constraints:
+  // materializing more only turns computed operands into buffers, which never adds a constraint.
+  for (ir::ValueId id = n - 1; id >= 0; --id) {
+    const ir::Node& node = g.node(id);
+    if (!ir::has_trait(node.op, ir::kMovement) || node.op == Op::cat) continue;
+    if (!needs_materialized_operand(g, node)) continue;
+    const ir::ValueId in = node.inputs[0];
+    if (g.node(in).op == Op::constant) continue;
+    materialize(in, absl::StrCat(sv(op_name(node.op)), " %", id,
+                                 " regroups its dims: index arithmetic needs a buffer"));
+  }
+  return plan;
+}
+
+}  // namespace kiln::passes

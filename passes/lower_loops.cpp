@@ -1,0 +1,307 @@
+#include "kiln/passes/lower_loops.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::passes {
+namespace {
+
+using ir::KernelExpr;
+using ir::Op;
+using ir::ValueId;
+
+// Where a node coordinate comes from at an iteration point: start + scale * i[iter_dim]
+// (iter_dim -1: the constant `start`).
+struct DimMap {
+  int32_t iter_dim = -1;
+  int64_t scale = 0;
+  int64_t start = 0;
+};
+using NodeMap = absl::InlinedVector<DimMap, 6>;
+
+std::string map_key(ValueId id, const NodeMap& map) {
+  std::string key = absl::StrCat(id);
+  for (const DimMap& d : map) absl::StrAppend(&key, ":", d.iter_dim, ",", d.scale, ",", d.start);
+  return key;
+}
+
+NodeMap identity_map(int32_t rank) {
+  NodeMap m(static_cast<size_t>(rank));
+  for (int32_t d = 0; d < rank; ++d) m[d] = DimMap{d, 1, 0};
+  return m;
+}
+
+// Builds one kernel: its args (buffers read or written with their strides) and expressions.
+class KernelBuilder {
+ public:
+  KernelBuilder(const ir::Graph& g, const FusionPlan& plan, ir::ProgramStep& step, int32_t rank)
+      : g_(g), plan_(plan), step_(step), rank_(rank) {
+    step_.kernel.rank = rank;
+  }
+
+  // The expression computing `root` at each point, where `map` places its coordinates. With
+  // `define_root`, a materialized root is computed from its operands (it is the kernel's
+  // result) instead of loaded.
+  int32_t build(ValueId root, const NodeMap& map, bool define_root);
+
+  // Adds an argument over `value`'s buffer addressed by the linear form
+  // offset + sum_k weights[k] * coord_k of the coordinates that `map` describes.
+  int32_t add_arg(ValueId value, bool is_output, const Shape& weights, int64_t offset,
+                  const NodeMap& map) {
+    Shape strides(static_cast<size_t>(rank_), 0);
+    for (size_t k = 0; k < map.size(); ++k) {
+      offset += weights[k] * map[k].start;
+      if (map[k].iter_dim >= 0) strides[map[k].iter_dim] += weights[k] * map[k].scale;
+    }
+    step_.kernel.args.push_back(ir::KernelArg{g_.node(value).type.dtype, is_output});
+    step_.launch.strides.push_back(std::move(strides));
+    step_.launch.offsets.push_back(offset);
+    step_.arg_values.push_back(value);
+    return static_cast<int32_t>(step_.kernel.args.size()) - 1;
+  }
+
+ private:
+  struct Frame {
+    ValueId id;
+    NodeMap map;
+    std::vector<NodeMap> operand_maps;
+    size_t next = 0;
+    absl::InlinedVector<int32_t, 3> operand_exprs;
+  };
+
+  int32_t add_expr(KernelExpr e) {
+    step_.kernel.exprs.push_back(std::move(e));
+    return static_cast<int32_t>(step_.kernel.exprs.size()) - 1;
+  }
+  int32_t load(ValueId value, const Shape& weights, int64_t offset, const NodeMap& map) {
+    KernelExpr e;
+    e.kind = KernelExpr::Kind::kLoad;
+    e.dtype = g_.node(value).type.dtype;
+    e.arg = add_arg(value, false, weights, offset, map);
+    return add_expr(std::move(e));
+  }
+  // Expressions that need no operand: loads of buffers and constants. -1 when `id` is computed.
+  int32_t leaf_expr(const Frame& f, bool is_root);
+  std::vector<NodeMap> operand_maps(const ir::Node& node, const NodeMap& map) const;
+
+  const ir::Graph& g_;
+  const FusionPlan& plan_;
+  ir::ProgramStep& step_;
+  int32_t rank_;
+  absl::flat_hash_map<std::string, int32_t> memo_;
+};
+
+int32_t KernelBuilder::leaf_expr(const Frame& f, bool is_root) {
+  const ir::Node& node = g_.node(f.id);
+  if (node.op == Op::constant) {
+    KernelExpr e;
+    e.kind = KernelExpr::Kind::kConstant;
+    e.dtype = node.type.dtype;
+    e.constant = std::get<ir::ConstantAttrs>(node.attrs).value;
+    return add_expr(std::move(e));
+  }
+  if (plan_.materialized[f.id] && !is_root)
+    return load(f.id, contiguous_strides(node.type.shape), 0, f.map);
+  // Views that regroup elements address their (materialized) operand's buffer directly.
+  if (node.op == Op::as_strided || node.op == Op::reshape) {
+    const ValueId in = node.inputs[0];
+    const ir::Node& operand = g_.node(in);
+    if (operand.op == Op::constant) return -1;  // a view of a scalar is the scalar
+    if (!plan_.materialized[in]) {
+      if (node.op == Op::reshape && is_unit_dim_reshape(operand.type.shape, node.type.shape))
+        return -1;
+      throw Error(absl::StrCat("internal error: lowering ", sv(op_name(node.op)), " %", f.id,
+                               " of a computed value"));
+    }
+    if (node.op == Op::reshape) return load(in, contiguous_strides(node.type.shape), 0, f.map);
+    const auto& a = std::get<ir::StridedAttrs>(node.attrs);
+    return load(in, a.strides, a.offset, f.map);
+  }
+  return -1;
+}
+
+std::vector<NodeMap> KernelBuilder::operand_maps(const ir::Node& node, const NodeMap& map) const {
+  std::vector<NodeMap> maps;
+  switch (node.op) {
+    case Op::expand: {
+      NodeMap m = map;
+      const Shape& from = g_.node(node.inputs[0]).type.shape;
+      for (size_t k = 0; k < m.size(); ++k)
+        if (from[k] == 1 && node.type.shape[k] != 1) m[k] = DimMap{};
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    case Op::permute: {
+      const Shape& perm = std::get<ir::PermuteAttrs>(node.attrs).perm;
+      NodeMap m(map.size());
+      for (size_t i = 0; i < perm.size(); ++i) m[perm[i]] = map[i];
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    case Op::slice: {
+      const auto& a = std::get<ir::SliceAttrs>(node.attrs);
+      NodeMap m = map;
+      m[a.dim] = DimMap{map[a.dim].iter_dim, map[a.dim].scale * a.step,
+                        a.start + a.step * map[a.dim].start};
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    case Op::reshape: {  // only inserts or removes size-1 dims (see leaf_expr)
+      const Shape& from = g_.node(node.inputs[0]).type.shape;
+      NodeMap m(from.size());
+      size_t k = 0;
+      for (size_t d = 0; d < from.size(); ++d) {
+        if (from[d] == 1) continue;
+        while (node.type.shape[k] == 1) ++k;
+        m[d] = map[k++];
+      }
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    default:  // elementwise: operands share the node's shape
+      maps.assign(node.inputs.size(), map);
+      return maps;
+  }
+}
+
+int32_t KernelBuilder::build(ValueId root, const NodeMap& root_map, bool define_root) {
+  std::vector<Frame> stack;
+  stack.push_back(Frame{root, root_map, {}, 0, {}});
+  int32_t result = -1;
+  bool first_visit = true;
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (first_visit) {
+      first_visit = false;
+      const std::string key = map_key(f.id, f.map);
+      auto hit = memo_.find(key);
+      int32_t expr = hit != memo_.end() ? hit->second
+                                        : leaf_expr(f, define_root && stack.size() == 1);
+      if (expr >= 0) {
+        memo_.emplace(key, expr);
+        result = expr;
+        stack.pop_back();
+        if (!stack.empty()) stack.back().operand_exprs.push_back(result);
+        continue;
+      }
+      f.operand_maps = operand_maps(g_.node(f.id), f.map);
+    }
+    if (f.next < f.operand_maps.size()) {
+      const ValueId operand = g_.node(f.id).inputs[f.next];
+      NodeMap m = std::move(f.operand_maps[f.next]);
+      ++f.next;
+      stack.push_back(Frame{operand, std::move(m), {}, 0, {}});
+      first_visit = true;
+      continue;
+    }
+    const ir::Node& node = g_.node(f.id);
+    if (ir::has_trait(node.op, ir::kMovement)) {
+      result = f.operand_exprs[0];  // views only move the point; the value is the operand's
+    } else if (ir::has_trait(node.op, ir::kElementwise)) {
+      KernelExpr e;
+      e.kind = KernelExpr::Kind::kOp;
+      e.op = node.op;
+      e.dtype = node.type.dtype;
+      e.operands = f.operand_exprs;
+      result = add_expr(std::move(e));
+    } else {
+      throw Error(absl::StrCat("internal error: cannot fuse ", sv(op_name(node.op)), " %", f.id));
+    }
+    memo_.emplace(map_key(f.id, f.map), result);
+    stack.pop_back();
+    if (!stack.empty()) stack.back().operand_exprs.push_back(result);
+  }
+  return result;
+}
+
+ir::ProgramStep lower_elementwise(const ir::Graph& g, const FusionPlan& plan, ValueId id) {
+  const ir::Node& node = g.node(id);
+  const int32_t rank = static_cast<int32_t>(node.type.shape.size());
+  ir::ProgramStep step;
+  step.kind = ir::ProgramStep::Kind::kKernel;
+  step.kernel.kind = ir::LoopKernel::Kind::kElementwise;
+  step.launch.sizes = node.type.shape;
+  KernelBuilder builder(g, plan, step, rank);
+  NodeMap map = identity_map(rank);
+  const int32_t expr = builder.build(id, map, true);
+  const int32_t out = builder.add_arg(id, true, contiguous_strides(node.type.shape), 0, map);
+  step.kernel.stores.emplace_back(out, expr);
+  return step;
+}
+
+ir::ProgramStep lower_reduction(const ir::Graph& g, const FusionPlan& plan, ValueId id) {
+  const ir::Node& node = g.node(id);
+  const auto& attrs = std::get<ir::ReduceAttrs>(node.attrs);
+  const ValueId in = node.inputs[0];
+  const Shape& in_shape = g.node(in).type.shape;
+  const int32_t rank = static_cast<int32_t>(in_shape.size());
+  if (attrs.axes.empty()) {  // a reduction over no dims (0-d input) is the identity
+    ir::ProgramStep step;
+    step.kernel.kind = ir::LoopKernel::Kind::kElementwise;
+    step.launch.sizes = in_shape;
+    KernelBuilder builder(g, plan, step, rank);
+    const NodeMap map = identity_map(rank);
+    const int32_t expr = builder.build(in, map, false);
+    step.kernel.stores.emplace_back(
+        builder.add_arg(id, true, contiguous_strides(in_shape), 0, map), expr);
+    return step;
+  }
+  // Iteration dims: the kept input dims in order, then the reduced ones.
+  std::vector<int32_t> order;
+  for (int32_t d = 0; d < rank; ++d)
+    if (std::find(attrs.axes.begin(), attrs.axes.end(), d) == attrs.axes.end()) order.push_back(d);
+  for (int64_t d : attrs.axes) order.push_back(static_cast<int32_t>(d));
+  ir::ProgramStep step;
+  step.kind = ir::ProgramStep::Kind::kKernel;
+  step.kernel.kind = ir::LoopKernel::Kind::kReduction;
+  step.kernel.reduced_dims = static_cast<int32_t>(attrs.axes.size());
+  step.kernel.reduce_op = node.op;
+  KernelBuilder builder(g, plan, step, rank);
+  NodeMap in_map(static_cast<size_t>(rank));
+  for (int32_t j = 0; j < rank; ++j) {
+    step.launch.sizes.push_back(in_shape[order[j]]);
+    in_map[order[j]] = DimMap{j, 1, 0};
+  }
+  const int32_t expr = builder.build(in, in_map, false);
+  // The output is dense in the reduction's shape; kept input dim d lands at output dim
+  // (keepdim ? d : its index among the kept dims); reduced dims do not move the output.
+  const Shape out_strides = contiguous_strides(node.type.shape);
+  const int32_t kept = rank - step.kernel.reduced_dims;
+  NodeMap out_map(node.type.shape.size());
+  for (int32_t j = 0; j < kept; ++j) out_map[attrs.keepdim ? order[j] : j] = DimMap{j, 1, 0};
+  const int32_t out = builder.add_arg(id, true, out_strides, 0, out_map);
+  step.kernel.stores.emplace_back(out, expr);
+  return step;
+}
+
+}  // namespace
+
+ir::Program lower_to_loops(const ir::Graph& g, const FusionPlan& plan) {
+  ir::Program program;
+  for (ValueId id = 0; id < g.size(); ++id) {
+    const ir::Node& node = g.node(id);
+    program.decisions.push_back(absl::StrCat("%", id, " = ", sv(op_name(node.op)), ": ",
+                                             plan.reasons[id]));
+    if (!plan.materialized[id]) continue;
+    program.materialized.push_back(id);
+    if (node.op == Op::input) continue;
+    if (is_library_op(node.op)) {
+      ir::ProgramStep step;
+      step.kind = ir::ProgramStep::Kind::kNode;
+      step.node = id;
+      program.steps.push_back(std::move(step));
+      continue;
+    }
+    ir::ProgramStep step = ir::has_trait(node.op, ir::kReduction) ? lower_reduction(g, plan, id)
+                                                                  : lower_elementwise(g, plan, id);
+    ir::canonicalize_launch(step.kernel, step.launch);
+    program.steps.push_back(std::move(step));
+  }
+  return program;
+}
+
+}  // namespace kiln::passes

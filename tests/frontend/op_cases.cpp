@@ -1,0 +1,58 @@
+// The runner of op_cases.h.
+#include "op_cases.h"
+
+#include <set>
+
+namespace kiln::testing {
+namespace {
+
+// About one unit in the last place of the dtype (kernels may round differently from torch's).
+double relative_tolerance(DType d) {
+  if (d == float16) return 1e-3;
+  if (d == bfloat16) return 8e-3;
+  if (d == float64) return 1e-12;
+  return 2e-6;
+}
+
+}  // namespace
+
+void check_op_cases(const std::string& prefix, const CaseTable& table) {
+  std::set<std::string> seen;
+  for (const OpCase& c : op_cases()) {
+    const std::string name = c.name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    seen.insert(name);
+    SCOPED_TRACE(name);
+    auto it = table.find(name);
+    if (it == table.end()) {
+      ADD_FAILURE() << "no kiln expression for fixture case " << name;
+      continue;
+    }
+    if (std::string(c.dtype) == "error") {
+      EXPECT_THAT(error_of([&] { (void)it->second(); }), ::testing::HasSubstr(""))
+          << "torch refuses this with: " << c.torch_error;
+      continue;
+    }
+    Tensor out;
+    try {
+      out = it->second();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "threw: " << e.what();
+      continue;
+    }
+    const DType want = *dtype_from_name(c.dtype);
+    EXPECT_EQ(out.dtype(), want);
+    EXPECT_EQ(shape_of(out), c.shape);
+    const std::vector<double> got = values(out);
+    if (is_floating_point(want)) {
+      EXPECT_TRUE(close_values(got, c.values, relative_tolerance(want), 1e-6))
+          << ::testing::PrintToString(got) << " vs torch " << ::testing::PrintToString(c.values);
+    } else {
+      EXPECT_EQ(got, c.values);
+    }
+  }
+  for (const auto& [name, fn] : table)
+    EXPECT_TRUE(seen.count(name)) << "no fixture row for " << name << " (rerun make_op_cases.py)";
+}
+
+}  // namespace kiln::testing

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kiln builds and tests with, when run as root and any is missing.
+set -euo pipefail
+packages=(cmake make g++ python3 ccache llvm-14-dev llvm-14-tools libabsl-dev libgtest-dev
+          libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "kiln: missing Debian packages: ${missing[*]} (run as root, or install them)" >&2
+  exit 0
+fi
+echo "kiln: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

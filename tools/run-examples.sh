@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every example program in a build tree, stopping at the first failure.
+set -euo pipefail
+build=${1:-build}
+for exe in "$build"/examples/tutorial/*; do
+  [ -x "$exe" ] || continue
+  echo "== examples/tutorial/$(basename "$exe")"
+  "$exe"
+done
