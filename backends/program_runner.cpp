@@ -51,7 +51,15 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
     const int64_t index = std::get<ir::InputAttrs>(node.attrs).index;
     if (index < 0 || index >= static_cast<int64_t>(inputs.size()))
       throw Error(absl::StrCat("run_program: no buffer bound to input ", index));
-    buffers[id] = inputs[index];
+    // Kernels read inputs through launch strides without bounds checks, so a short buffer
+    // must be refused here (as the interpreter does) rather than read past its end.
+    const BufferPtr& buffer = inputs[index];
+    const size_t expected = static_cast<size_t>(numel(node.type.shape)) * itemsize(node.type.dtype);
+    if (buffer == nullptr || buffer->nbytes() != expected)
+      throw Error(absl::StrCat("run_program: input ", index, " of type ", ir::to_string(node.type),
+                               " needs ", expected, " bytes, got ",
+                               buffer == nullptr ? std::string("null") : absl::StrCat(buffer->nbytes())));
+    buffers[id] = buffer;
   }
   // Release each intermediate after its last reader, so long programs stay within memory.
   std::vector<bool> is_output(static_cast<size_t>(graph.size()), false);

@@ -185,36 +185,51 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
   return arange(start, end, step, Options{.dtype = dtype});
 }
 
+// PyTorch's arange_out: start, end and step are first converted to the accumulation type of the
+// output dtype (int64 for integers, so 0.5 becomes 0; double for float32/float64; float for the
+// half types), the checks and the values use those; the length uses the accumulation type for
+// int64 output and doubles otherwise (torch's own quirk: arange(0.5, 4, 1.5, int64) has 4
+// elements, the int32 one 3).
 Tensor arange(Scalar start, Scalar end, Scalar step, Options options) {
   frontend::check_options(options);
   const bool any_float =
       start.is_floating_point() || end.is_floating_point() || step.is_floating_point();
   const DType dtype = options.dtype.value_or(any_float ? float32 : int64);
-  const double xstart = start.to_double(), xend = end.to_double(), xstep = step.to_double();
-  if (xstep == 0) throw Error("arange: step must be nonzero");
+  if (dtype == boolean) throw Error("\"arange_cpu\" not implemented for 'Bool'");
+  const bool integral = is_integral(dtype, false);
+  const bool half = dtype == float16 || dtype == bfloat16;
+  auto acc = [&](const Scalar& v) -> double {
+    if (integral) return static_cast<double>(v.to_int64());
+    if (half) return static_cast<float>(v.to_double());
+    return v.to_double();
+  };
+  const double xstart = acc(start), xend = acc(end), xstep = acc(step);
+  if (xstep == 0) throw Error("step must be nonzero");
   if (!std::isfinite(xstart) || !std::isfinite(xend))
-    throw Error(absl::StrCat("arange: unsupported range: ", xstart, " -> ", xend));
-  if ((xstep > 0 && xend < xstart) || (xstep < 0 && xend > xstart))
-    throw Error("arange: upper bound and larger bound inconsistent with step sign");
-  double size_d;
-  if (!any_float && is_integral(dtype, true)) {
-    size_d = std::ceil(static_cast<double>(end.to_int64() - start.to_int64()) /
-                       static_cast<double>(step.to_int64()));
-  } else {
-    size_d = std::ceil((xend - xstart) / xstep);
-  }
-  if (size_d > 9.0e15) throw Error("arange: the range is too large");
+    throw Error(absl::StrCat("unsupported range: ", xstart, " -> ", xend));
+  if (!((xstep > 0 && xend >= xstart) || (xstep < 0 && xend <= xstart)))
+    throw Error("upper bound and larger bound inconsistent with step sign");
+  const double size_d =
+      dtype == int64
+          ? std::ceil(static_cast<double>(end.to_int64() - start.to_int64()) /
+                      static_cast<double>(step.to_int64()))
+          : std::ceil((end.to_double() - start.to_double()) / step.to_double());
+  if (!(size_d >= 0 && size_d <= 9.0e15))
+    throw Error(absl::StrCat("invalid size, possible overflow? size=", size_d));
   const int64_t n = static_cast<int64_t>(size_d);
   const size_t size = itemsize(dtype);
   return frontend::host_tensor(dtype, {n}, [&](char* out, int64_t count) {
     for (int64_t i = 0; i < count; ++i) {
       char* q = out + i * static_cast<int64_t>(size);
-      if (is_floating_point(dtype))
+      if (integral) {
+        frontend::store_int64(q, dtype, start.to_int64() + i * step.to_int64());
+      } else if (half) {
+        const float v = static_cast<float>(xstart) +
+                        static_cast<float>(i) * static_cast<float>(xstep);
+        frontend::store_double(q, dtype, v);
+      } else {
         frontend::store_double(q, dtype, xstart + static_cast<double>(i) * xstep);
-      else
-        frontend::store_int64(q, dtype,
-                              any_float ? Scalar(xstart + static_cast<double>(i) * xstep).to_int64()
-                                        : start.to_int64() + i * step.to_int64());
+      }
     }
   });
 }
@@ -230,6 +245,8 @@ Tensor linspace(Scalar start, Scalar end, int64_t steps, Options options) {
   const size_t size = itemsize(dtype);
   // PyTorch's kernel: the first half counts up from start, the second half down from end, with
   // the step in the output type (double for integer outputs).
+  // One step gives start (torch fills with start, not end).
+  if (steps == 1) return full({1}, start, dtype);
   return frontend::host_tensor(dtype, {steps}, [&](char* out, int64_t n) {
     const int64_t halfway = n / 2;
     for (int64_t i = 0; i < n; ++i) {

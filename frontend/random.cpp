@@ -81,6 +81,14 @@ Tensor randn(const Shape& shape, DType dtype) { return randn(shape, Options{.dty
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Options options) {
   const DType dtype = options.dtype.value_or(int64);
+  if (dtype == boolean) {
+    // torch draws as for the integers and stores value != 0; the range must fit in {0, 1}.
+    if (low < high && (low < 0 || low > 1)) throw Error("from is out of bounds for bool");
+    if (low < high && high - 1 > 1) throw Error("to - 1 is out of bounds for bool");
+    Options wide = options;
+    wide.dtype = int64;
+    return randint(low, high, shape, wide).to(boolean);
+  }
   return generated(dtype, shape, options, "randint", [&](auto* data, int64_t n) {
     using T = std::remove_pointer_t<decltype(data)>;
     if constexpr (std::is_same_v<T, bool>) {

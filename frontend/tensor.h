@@ -15,6 +15,7 @@
 #include "kiln/ir/shape.h"
 #include "kiln/runtime/device.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/half.h"  // Half, BFloat16: item<T>, data_ptr<T>, tolist<T>
 
 namespace kiln {
 

@@ -1,6 +1,8 @@
 #include "kiln/ir/kernel.h"
 
-#include <sstream>
+#include <charconv>
+#include <cmath>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/ir/absl_compat.h"
@@ -61,15 +63,32 @@ std::string layout_string(const ArgLayout& l, int32_t rank) {
   return s;
 }
 
+// Exact, because the printed kernel is its cache key: constants that differ in any bit (0.1 and
+// 0.1000001, 0.0 and -0.0, NaN payloads) must give different keys. Floats print as the
+// shortest text that reads back to the same double, always with a '.' or exponent.
+std::string constant_string(const Scalar& c) {
+  if (c.is_bool()) return c.to_bool() ? "true" : "false";
+  if (c.is_integral()) return absl::StrCat(c.to_int64());
+  const double d = c.to_double();
+  if (std::isnan(d)) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &d, sizeof bits);
+    return absl::StrCat("nan(0x", absl::Hex(bits, absl::kZeroPad16), ")");
+  }
+  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  std::string s(buf, r.ptr);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
 std::string expr_string(const KernelExpr& e) {
   switch (e.kind) {
     case KernelExpr::Kind::kLoad:
       return absl::StrCat("load arg", e.arg);
-    case KernelExpr::Kind::kConstant: {
-      std::ostringstream os;
-      os << e.constant;
-      return absl::StrCat("constant ", os.str());
-    }
+    case KernelExpr::Kind::kConstant:
+      return absl::StrCat("constant ", constant_string(e.constant));
     case KernelExpr::Kind::kOp:
       break;
   }

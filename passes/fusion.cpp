@@ -29,6 +29,15 @@ bool is_unit_dim_reshape(const Shape& from, const Shape& to) {
   return a == b;
 }
 
+bool is_constant_view(const ir::Graph& g, ir::ValueId id) {
+  while (true) {
+    const ir::Node& n = g.node(id);
+    if (n.op == Op::constant) return true;
+    if (!ir::has_trait(n.op, ir::kMovement) || n.op == Op::cat) return false;
+    id = n.inputs[0];
+  }
+}
+
 namespace {
 
 // A view or cast chain ending at an input or constant: cheaper to recompute per consumer than
@@ -94,7 +103,7 @@ FusionPlan plan_fusion(const ir::Graph& g) {
     if (!ir::has_trait(node.op, ir::kMovement) || node.op == Op::cat) continue;
     if (!needs_materialized_operand(g, node)) continue;
     const ir::ValueId in = node.inputs[0];
-    if (g.node(in).op == Op::constant) continue;
+    if (is_constant_view(g, in)) continue;
     materialize(in, absl::StrCat(sv(op_name(node.op)), " %", id,
                                  " regroups its dims: index arithmetic needs a buffer"));
   }

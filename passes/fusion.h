@@ -11,7 +11,8 @@
 //   - an elementwise or movement value with several consumers is materialized (computed once),
 //     unless it is a cheap view or cast of an input or constant, which is recomputed instead;
 //   - movement ops fold into index arithmetic, except a reshape that regroups dims (or an
-//     as_strided) of a computed value: that value is materialized first.
+//     as_strided) of a computed value: that value is materialized first (a view of a
+//     constant needs no buffer: every element is the constant).
 // Example: for  %1 = mul(%0, %c); %2 = exp(%1); %3 = sum(%2)  only %0 (input) and %3 (output)
 // are materialized: one reduction kernel computes exp(x * c) and sums it.
 #pragma once
@@ -35,5 +36,8 @@ bool is_library_op(ir::Op op);
 // True when reshape from `from` to `to` only inserts or removes size-1 dims (index arithmetic
 // can follow it without div/mod).
 bool is_unit_dim_reshape(const Shape& from, const Shape& to);
+// True when `id` is a constant or a chain of views (movement ops other than cat) of one: every
+// element is the constant, whatever the index arithmetic above it.
+bool is_constant_view(const ir::Graph& graph, ir::ValueId id);
 
 }  // namespace kiln::passes

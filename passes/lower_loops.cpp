@@ -110,8 +110,11 @@ int32_t KernelBuilder::leaf_expr(const Frame& f, bool is_root) {
   if (node.op == Op::as_strided || node.op == Op::reshape) {
     const ValueId in = node.inputs[0];
     const ir::Node& operand = g_.node(in);
-    if (operand.op == Op::constant) return -1;  // a view of a scalar is the scalar
+    // A view of a scalar is the scalar (even when the constant, as a graph output, also has a
+    // one-element buffer, which the view's strides must not address).
+    if (operand.op == Op::constant) return -1;
     if (!plan_.materialized[in]) {
+      if (is_constant_view(g_, in)) return -1;  // likewise through views of it
       if (node.op == Op::reshape && is_unit_dim_reshape(operand.type.shape, node.type.shape))
         return -1;
       throw Error(absl::StrCat("internal error: lowering ", sv(op_name(node.op)), " %", f.id,
@@ -150,8 +153,17 @@ std::vector<NodeMap> KernelBuilder::operand_maps(const ir::Node& node, const Nod
       maps.push_back(std::move(m));
       return maps;
     }
-    case Op::reshape: {  // only inserts or removes size-1 dims (see leaf_expr)
+    case Op::as_strided:
+    case Op::reshape: {
       const Shape& from = g_.node(node.inputs[0]).type.shape;
+      // as_strided and a reshape that regroups dims get here only over a view of a constant
+      // (leaf_expr addresses a buffer otherwise): every point reads the one value, so any
+      // coordinates of the operand's rank do.
+      if (node.op == Op::as_strided || !is_unit_dim_reshape(from, node.type.shape)) {
+        maps.emplace_back(from.size());
+        return maps;
+      }
+      // A reshape that only inserts or removes size-1 dims carries each other dim's coordinate.
       NodeMap m(from.size());
       size_t k = 0;
       for (size_t d = 0; d < from.size(); ++d) {
@@ -239,38 +251,33 @@ ir::ProgramStep lower_reduction(const ir::Graph& g, const FusionPlan& plan, Valu
   const ValueId in = node.inputs[0];
   const Shape& in_shape = g.node(in).type.shape;
   const int32_t rank = static_cast<int32_t>(in_shape.size());
-  if (attrs.axes.empty()) {  // a reduction over no dims (0-d input) is the identity
-    ir::ProgramStep step;
-    step.kernel.kind = ir::LoopKernel::Kind::kElementwise;
-    step.launch.sizes = in_shape;
-    KernelBuilder builder(g, plan, step, rank);
-    const NodeMap map = identity_map(rank);
-    const int32_t expr = builder.build(in, map, false);
-    step.kernel.stores.emplace_back(
-        builder.add_arg(id, true, contiguous_strides(in_shape), 0, map), expr);
-    return step;
-  }
-  // Iteration dims: the kept input dims in order, then the reduced ones.
+  // Iteration dims: the kept input dims in order, then the reduced ones. With no axes, or over
+  // a 0-d input (which may name axis 0), each output element reduces exactly one element: one
+  // reduced iteration dim of size 1. That is not the identity: a float sum adds its elements
+  // to 0.0 (so -0.0 sums to +0.0) and argmax/argmin give index 0.
+  const bool single = rank == 0 || attrs.axes.empty();
   std::vector<int32_t> order;
   for (int32_t d = 0; d < rank; ++d)
     if (std::find(attrs.axes.begin(), attrs.axes.end(), d) == attrs.axes.end()) order.push_back(d);
-  for (int64_t d : attrs.axes) order.push_back(static_cast<int32_t>(d));
+  const int32_t kept = static_cast<int32_t>(order.size());
+  if (!single)
+    for (int64_t d : attrs.axes) order.push_back(static_cast<int32_t>(d));
   ir::ProgramStep step;
   step.kind = ir::ProgramStep::Kind::kKernel;
   step.kernel.kind = ir::LoopKernel::Kind::kReduction;
-  step.kernel.reduced_dims = static_cast<int32_t>(attrs.axes.size());
+  step.kernel.reduced_dims = single ? 1 : static_cast<int32_t>(attrs.axes.size());
   step.kernel.reduce_op = node.op;
-  KernelBuilder builder(g, plan, step, rank);
+  KernelBuilder builder(g, plan, step, kept + step.kernel.reduced_dims);
   NodeMap in_map(static_cast<size_t>(rank));
-  for (int32_t j = 0; j < rank; ++j) {
+  for (size_t j = 0; j < order.size(); ++j) {
     step.launch.sizes.push_back(in_shape[order[j]]);
-    in_map[order[j]] = DimMap{j, 1, 0};
+    in_map[order[j]] = DimMap{static_cast<int32_t>(j), 1, 0};
   }
+  if (single) step.launch.sizes.push_back(1);
   const int32_t expr = builder.build(in, in_map, false);
   // The output is dense in the reduction's shape; kept input dim d lands at output dim
   // (keepdim ? d : its index among the kept dims); reduced dims do not move the output.
   const Shape out_strides = contiguous_strides(node.type.shape);
-  const int32_t kept = rank - step.kernel.reduced_dims;
   NodeMap out_map(node.type.shape.size());
   for (int32_t j = 0; j < kept; ++j) out_map[attrs.keepdim ? order[j] : j] = DimMap{j, 1, 0};
   const int32_t out = builder.add_arg(id, true, out_strides, 0, out_map);

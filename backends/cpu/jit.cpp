@@ -177,11 +177,11 @@ Jit::Jit() {
   impl->lljit = take(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create(),
                      "cannot create the JIT");
 
+  impl->lljit->getExecutionSession().setErrorReporter(report_session_error);
+
   // Kernels call libm (expf, logf, ...) and, once vectorized, libmvec (_ZGVdN8v_expf, ...):
   // resolve them from what the process has loaded, and from libmvec.so.1, which the process
   // usually has not.
-  impl->lljit->getExecutionSession().setErrorReporter(report_session_error);
-
   llvm::orc::JITDylib& main = impl->lljit->getMainJITDylib();
   const char prefix = impl->lljit->getDataLayout().getGlobalPrefix();
   main.addGenerator(take(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix),

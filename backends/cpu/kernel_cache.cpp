@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kiln/backends/cpu/build_id.h"
 #include "kiln/backends/cpu/disk_cache.h"
 #include "kiln/backends/cpu/jit.h"
 #include "kiln/backends/cpu/log.h"
@@ -20,8 +21,8 @@
 namespace kiln::backends::cpu {
 namespace {
 
-// Changing how kernels are keyed or lowered in a way the kernel keys do not show (a new calling
-// convention, say) needs a new kiln version or a bump here, so that old objects are not reused.
+// Names the way disk keys are composed; bumped when that changes. (Changes to kiln's code need no
+// bump: the build ID in the key changes with every build.)
 constexpr std::string_view kKeyScheme = "kiln-cpu-kernel/1";
 
 void log_cache(std::string_view message) {
@@ -57,7 +58,8 @@ KernelCache::KernelCache(std::optional<std::filesystem::path> directory, Jit& ji
     return absl::StrCat(sv(name), "(", value.size(), ")=", sv(value), "\n");
   };
   target_ = absl::StrCat(field("triple", host.triple), field("cpu", host.cpu),
-                         field("features", host.features), field("kiln", KILN_VERSION));
+                         field("features", host.features), field("kiln", KILN_VERSION),
+                         field("build", kiln_build_id()));
 }
 
 KernelCache::~KernelCache() = default;

@@ -7,8 +7,9 @@
 // miss, so a cached kernel costs no IR construction.
 //
 // The disk key adds what else decides the object code: the host triple, CPU name and CPU
-// features, and the kiln version. An object compiled on another CPU or by another kiln is thus
-// never loaded, and a file that fails verification is recompiled and replaced (disk_cache.h).
+// features, the kiln version and the build ID of kiln's binary (build_id.h). An object compiled
+// on another CPU or by another build of kiln is thus never loaded, and a file that fails
+// verification is recompiled and replaced (disk_cache.h).
 //
 // Observable through KILN_LOG=cache (hit/miss/store/corrupt lines) and stats().
 #pragma once
@@ -71,7 +72,8 @@ class KernelCache {
   // module is invalid or does not compile or link; the next call for the key tries again.
   void* get_or_compile(std::string_view key, std::string_view symbol, ModuleBuilder build);
 
-  // The full disk key of a kernel: format, kernel key, symbol, target and kiln version.
+  // The full disk key of a kernel: key scheme, kernel key, symbol, target, kiln version and
+  // build ID.
   std::string disk_key(std::string_view key, std::string_view symbol) const;
   // The file that holds (or would hold) the kernel's object; none without a disk cache.
   std::optional<std::filesystem::path> disk_path(std::string_view key,

@@ -317,7 +317,86 @@ CASES = [
     ("put.float_scalar_into_int_tensor_index", lambda: put(xi, T([1]), 2.9)),
     ("put.into_transposed_view", lambda: inplace(x, lambda t: t.t().__setitem__(T([1, 3]), 0.0))),
     ("put.value_dtype_mismatch", lambda: put(x, T([0]), T([1, 2, 3, 4]))),
+
+    # ---- creation: creation_test.cpp ----
+    ("create.scalar_int", lambda: T(3)),
+    ("create.scalar_float", lambda: T(2.5)),
+    ("create.scalar_bool", lambda: T(True)),
+    ("create.scalar_with_dtype", lambda: T(2.7, dtype=torch.int32)),
+    ("create.list_float", lambda: T([1.5, 2.0])),
+    ("create.nested_3d", lambda: T([[[1, 2]], [[3, 4]]])),
+    ("create.nested_4d", lambda: T([[[[True]], [[False]]]])),
+    ("create.list_with_dtype", lambda: T([[1, 2], [3, 4]], dtype=torch.float16)),
+    ("create.list_float_to_int", lambda: T([1.9, -1.9], dtype=torch.int64)),
+    ("create.empty_list", lambda: T([])),
+    ("create.zeros", lambda: torch.zeros(2, 3)),
+    ("create.zeros_int8", lambda: torch.zeros(2, dtype=torch.int8)),
+    ("create.ones_bool", lambda: torch.ones(2, 2, dtype=torch.bool)),
+    ("create.ones_0d", lambda: torch.ones([])),
+    ("create.ones_empty", lambda: torch.ones(0, 3)),
+    ("create.full_int", lambda: torch.full((2,), 7)),
+    ("create.full_float", lambda: torch.full((2, 2), 1.5)),
+    ("create.full_bool", lambda: torch.full((3,), True)),
+    ("create.full_dtype", lambda: torch.full((2,), 2.9, dtype=torch.uint8)),
+    ("create.zeros_like", lambda: torch.zeros_like(xi)),
+    ("create.ones_like_dtype", lambda: torch.ones_like(xi, dtype=torch.float64)),
+    ("create.full_like", lambda: torch.full_like(x, 2.5)),
+    ("create.full_like_int_truncates", lambda: torch.full_like(xi, 2.5)),
+    ("create.empty_like_shape", lambda: torch.zeros_like(torch.empty_like(x3))),
+    ("create.eye", lambda: torch.eye(3)),
+    ("create.eye_int", lambda: torch.eye(2, dtype=torch.int64)),
+    ("create.arange", lambda: torch.arange(5)),
+    ("create.arange_dtype", lambda: torch.arange(5, dtype=torch.int32)),
+    ("create.arange_float_end", lambda: torch.arange(5.0)),
+    ("create.arange_start_end", lambda: torch.arange(2, 6)),
+    ("create.arange_float_step", lambda: torch.arange(1, 2.5, 0.5)),
+    ("create.arange_tenths", lambda: torch.arange(0, 1, 0.1)),
+    ("create.arange_negative_step", lambda: torch.arange(0, -3, -1)),
+    ("create.arange_negative_float_step", lambda: torch.arange(1.0, -1.0, -0.5)),
+    ("create.arange_int_step_not_dividing", lambda: torch.arange(10, 0, -3)),
+    ("create.arange_empty", lambda: torch.arange(5, 5)),
+    ("create.arange_half_offsets", lambda: torch.arange(-1.5, 1.5)),
+    ("create.arange_float64", lambda: torch.arange(0, 10, 3, dtype=torch.float64)),
+    ("create.arange_float_to_int_dtype", lambda: torch.arange(0.5, 4, 1.5, dtype=torch.int64)),
+    ("create.linspace", lambda: torch.linspace(0, 1, 5)),
+    ("create.linspace_sevenths", lambda: torch.linspace(0, 1, 7)),
+    ("create.linspace_one", lambda: torch.linspace(-1, 1, 1)),
+    ("create.linspace_empty", lambda: torch.linspace(0, 1, 0)),
+    ("create.linspace_descending", lambda: torch.linspace(1, 0, 3)),
+    ("create.linspace_int", lambda: torch.linspace(0, 10, 4, dtype=torch.int64)),
+    ("create.linspace_float64", lambda: torch.linspace(-2, 3, 6, dtype=torch.float64)),
+    ("create.linspace_float16", lambda: torch.linspace(0, 1, 5, dtype=torch.float16)),
+    ("create.float16_round_trip", lambda: T([0.1, 1 / 3, 65504.0, 1e-8, 70000.0, 2049.0]).half().float()),
+    ("create.bfloat16_round_trip", lambda: T([0.1, 1 / 3, 65504.0, 1e-8, 70000.0, 257.0]).bfloat16().float()),
+    ("create.float64_to_float16", lambda: T([0.1, 1e5, -1e-9], dtype=torch.float64).half()),
+    ("random.rand", lambda: (torch.manual_seed(0), torch.rand(5))[1]),
+    ("random.rand_float64", lambda: (torch.manual_seed(1), torch.rand(2, 2, dtype=torch.float64))[1]),
+    ("random.rand_float16", lambda: (torch.manual_seed(2), torch.rand(4, dtype=torch.float16))[1]),
+    ("random.rand_bfloat16", lambda: (torch.manual_seed(2), torch.rand(4, dtype=torch.bfloat16))[1]),
+    ("random.randn_small", lambda: (torch.manual_seed(0), torch.randn(2, 3))[1]),
+    ("random.randn_16", lambda: (torch.manual_seed(3), torch.randn(16))[1]),
+    ("random.randn_19", lambda: (torch.manual_seed(3), torch.randn(19))[1]),
+    ("random.randn_float64", lambda: (torch.manual_seed(4), torch.randn(3, dtype=torch.float64))[1]),
+    ("random.randn_float64_big", lambda: (torch.manual_seed(4), torch.randn(4, 5, dtype=torch.float64))[1]),
+    ("random.randn_twice_uses_cache", lambda: (torch.manual_seed(5), torch.randn(1), torch.randn(1))[2]),
+    ("random.randint", lambda: (torch.manual_seed(0), torch.randint(0, 10, (6,)))[1]),
+    ("random.randint_high_only", lambda: (torch.manual_seed(0), torch.randint(5, (2, 2)))[1]),
+    ("random.randint_negative_low", lambda: (torch.manual_seed(7), torch.randint(-5, 5, (4,), dtype=torch.int32))[1]),
+    ("random.randint_uint8", lambda: (torch.manual_seed(7), torch.randint(0, 256, (4,), dtype=torch.uint8))[1]),
+    ("random.randint_bool", lambda: (torch.manual_seed(3), torch.randint(0, 2, (8,), dtype=torch.bool))[1]),
+    ("random.randint_float32", lambda: (torch.manual_seed(3), torch.randint(-4, 4, (5,), dtype=torch.float32))[1]),
+    ("random.sequence", lambda: (torch.manual_seed(42), torch.rand(2), torch.randint(0, 100, (2,)), torch.randn(3))[3]),
+    ("random.rand_like", lambda: (torch.manual_seed(9), torch.rand_like(x3[0]))[1]),
 ]
+
+# Conversions: to.<from>.<to>: torch.tensor(CONVERSION_VALUES, dtype=float64).to(from).to(to)
+CONVERSION_VALUES = [0.0, 1.0, 2.5, -3.75, 100.0, 0.5, 127.0, 255.0]
+DTYPE_LIST = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int8, torch.int16,
+              torch.int32, torch.int64, torch.uint8, torch.bool]
+
+
+def conversion_case(src, dst):
+    return lambda: T(CONVERSION_VALUES, dtype=torch.float64).to(src).to(dst)
 
 
 def dtype_name(d):
@@ -343,7 +422,11 @@ def main():
     print("// {name, dtype, shape, values (row-major), torch's error message}")
     print("// A row whose dtype is \"error\" is an expression PyTorch refuses.")
     names = set()
-    for name, fn in CASES:
+    cases = list(CASES)
+    for src in DTYPE_LIST:
+        for dst in DTYPE_LIST:
+            cases.append((f"to.{dtype_name(src)}.{dtype_name(dst)}", conversion_case(src, dst)))
+    for name, fn in cases:
         assert name not in names, name
         names.add(name)
         try:

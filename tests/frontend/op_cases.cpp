@@ -51,8 +51,10 @@ void check_op_cases(const std::string& prefix, const CaseTable& table) {
       EXPECT_EQ(got, c.values);
     }
   }
-  for (const auto& [name, fn] : table)
+  for (const auto& [name, fn] : table) {
+    if (name.rfind(prefix, 0) != 0) continue;
     EXPECT_TRUE(seen.count(name)) << "no fixture row for " << name << " (rerun make_op_cases.py)";
+  }
 }
 
 }  // namespace kiln::testing

@@ -1,0 +1,148 @@
+// The CPU code generator's entry points: which kernels it covers, their parallel extent, and
+// the modules it builds (loop nests: codegen_loops.cpp; scalar code: codegen_expr.cpp).
+#include "kiln/backends/cpu/codegen.h"
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/backends/cpu/codegen_expr.h"
+#include "kiln/backends/cpu/codegen_loops.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/runtime/error.h"
+#include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace kiln::backends::cpu {
+namespace {
+
+using ir::KernelExpr;
+using ir::LoopKernel;
+using ir::Op;
+
+bool is_reduction(const LoopKernel& k) { return k.kind == LoopKernel::Kind::kReduction; }
+int32_t kept_dims(const LoopKernel& k) { return k.rank - (is_reduction(k) ? k.reduced_dims : 0); }
+
+std::string why_not_expr(const LoopKernel& k, size_t i) {
+  const KernelExpr& e = k.exprs[i];
+  switch (e.kind) {
+    case KernelExpr::Kind::kConstant:
+      return "";
+    case KernelExpr::Kind::kLoad:
+      if (e.arg < 0 || static_cast<size_t>(e.arg) >= k.args.size()) return "load of a missing arg";
+      // Outputs are never read: that is what makes noalias on every pointer sound.
+      if (k.args[e.arg].is_output) return "load of an output arg";
+      if (k.args[e.arg].dtype != e.dtype) return "load dtype differs from its arg's";
+      return "";
+    case KernelExpr::Kind::kOp:
+      break;
+  }
+  const int arity = ir::op_arity(e.op);
+  if (arity != ir::kVariadic && static_cast<size_t>(arity) != e.operands.size())
+    return absl::StrCat(sv(ir::op_name(e.op)), " with ", e.operands.size(), " operands");
+  std::vector<DType> types;
+  for (int32_t o : e.operands) {
+    if (o < 0 || static_cast<size_t>(o) >= i) return "operand not defined before use";
+    types.push_back(k.exprs[o].dtype);
+  }
+  return codegen::why_not_op(e.op, types, e.dtype);
+}
+
+}  // namespace
+
+std::string why_not_emittable(const LoopKernel& k) {
+  if (k.rank < 0 || k.rank > 32) return absl::StrCat("rank ", k.rank, " (layouts cover 32 dims)");
+  if (k.layouts.size() != k.args.size()) return "layouts missing";
+  if (k.stores.empty()) return "no stores";
+  for (size_t i = 0; i < k.exprs.size(); ++i) {
+    std::string why = why_not_expr(k, i);
+    if (!why.empty()) return absl::StrCat("%", i, ": ", why);
+  }
+  for (const auto& [arg, expr] : k.stores) {
+    if (arg < 0 || static_cast<size_t>(arg) >= k.args.size() || !k.args[arg].is_output)
+      return "store into a missing or input arg";
+    if (expr < 0 || static_cast<size_t>(expr) >= k.exprs.size()) return "store of a missing expr";
+  }
+  if (!is_reduction(k)) {
+    for (const auto& [arg, expr] : k.stores)
+      if (k.args[arg].dtype != k.exprs[expr].dtype) return "store dtype differs from its arg's";
+    return "";
+  }
+  if (k.reduced_dims < 1 || k.reduced_dims > k.rank) return "bad reduced_dims";
+  if (k.stores.size() != 1) return "reduction with several stores";
+  const DType in = k.exprs[k.stores[0].second].dtype;
+  const DType out = k.args[k.stores[0].first].dtype;
+  switch (k.reduce_op) {
+    case Op::sum:
+    case Op::prod:
+    case Op::amax:
+    case Op::amin:
+      return out == in ? "" : "reduction result dtype differs from its input's";
+    case Op::argmax:
+    case Op::argmin:
+      return out == int64 ? "" : "argmax/argmin must store int64";
+    default:
+      return absl::StrCat(sv(ir::op_name(k.reduce_op)), " is not a reduction");
+  }
+}
+
+int64_t parallel_extent(const LoopKernel& k, const ir::KernelLaunch& launch) {
+  int64_t n = 1;
+  for (int32_t d = 0; d < kept_dims(k); ++d) n *= launch.sizes[d];
+  return n;
+}
+
+int64_t work_per_point(const LoopKernel& k, const ir::KernelLaunch& launch) {
+  int64_t n = 1;
+  for (int32_t d = kept_dims(k); d < k.rank; ++d) n *= launch.sizes[d];
+  return n;
+}
+
+namespace {
+
+std::pair<std::unique_ptr<llvm::LLVMContext>, std::unique_ptr<llvm::Module>> build(
+    const LoopKernel& kernel, std::string_view symbol, codegen::Variant variant) {
+  std::string why = why_not_emittable(kernel);
+  if (why.empty() && variant == codegen::Variant::kPartial && !can_split(kernel))
+    why = "not a reduction that splits";
+  if (!why.empty()) throw Error(absl::StrCat("cpu codegen: cannot emit kernel: ", why));
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module =
+      std::make_unique<llvm::Module>(llvm::StringRef(symbol.data(), symbol.size()), *context);
+  codegen::emit_loops(kernel, *module, symbol, variant);
+  return {std::move(context), std::move(module)};
+}
+
+}  // namespace
+
+bool can_split(const LoopKernel& kernel) {
+  if (!is_reduction(kernel) || !can_emit(kernel)) return false;
+  // A floating product is sequential in double: multiplying partial products rounds
+  // differently. Everything else combines exactly (integers wrap associatively, extremes keep
+  // the first) or, for floating sums, deterministically per split.
+  return !(kernel.reduce_op == Op::prod && is_floating_point(kernel.exprs[kernel.stores[0].second].dtype));
+}
+
+llvm::orc::ThreadSafeModule emit_kernel(const LoopKernel& kernel, std::string_view symbol) {
+  auto [context, module] = build(kernel, symbol, codegen::Variant::kKernel);
+  return llvm::orc::ThreadSafeModule(std::move(module), std::move(context));
+}
+
+llvm::orc::ThreadSafeModule emit_partial_reduction(const LoopKernel& kernel,
+                                                   std::string_view symbol) {
+  auto [context, module] = build(kernel, symbol, codegen::Variant::kPartial);
+  return llvm::orc::ThreadSafeModule(std::move(module), std::move(context));
+}
+
+std::string emit_kernel_ir(const LoopKernel& kernel, std::string_view symbol) {
+  auto [context, module] = build(kernel, symbol, codegen::Variant::kKernel);
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  module->print(stream, nullptr);
+  stream.flush();
+  return text;
+}
+
+}  // namespace kiln::backends::cpu

@@ -1,0 +1,158 @@
+#include "kiln/backends/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "kiln/backends/cpu/codegen.h"
+#include "kiln/backends/cpu/codegen_loops.h"
+#include "kiln/backends/cpu/kernel_cache.h"
+#include "kiln/backends/cpu/log.h"
+#include "kiln/backends/cpu/split_reduction.h"
+#include "kiln/backends/interp/loop_evaluator.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/passes/fusion.h"
+#include "kiln/passes/lower_loops.h"
+#include "kiln/runtime/error.h"
+#include "kiln/runtime/thread_pool.h"
+#include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
+
+namespace kiln::backends::cpu {
+namespace {
+
+// Bump when the emitted code changes for kernels whose keys stay the same.
+constexpr std::string_view kCodegenVersion = "cpu-codegen/1";
+
+// Innermost iterations per thread-pool chunk: below this a kernel runs inline on the caller,
+// where waking workers would cost more than the work.
+constexpr int64_t kChunkWork = 32 * 1024;
+
+std::atomic<uint64_t> compiled_runs{0};
+std::atomic<uint64_t> evaluated_runs{0};
+std::atomic<uint64_t> lookups{0};
+
+}  // namespace
+
+// Key -> compiled function, in front of the KernelCache (whose look-up takes a lock, a promise
+// and a shared future per call).
+struct CpuKernelRunner::Table {
+  std::mutex mutex;
+  absl::flat_hash_map<std::string, void*> functions;
+};
+
+namespace {
+
+// The address of the kernel's function (kPartial: its partial reduction, split_reduction.h).
+void* compiled(const ir::LoopKernel& kernel, codegen::Variant variant, KernelCache& cache,
+               absl::flat_hash_map<std::string, void*>& functions, std::mutex& mutex) {
+  std::string key = cpu_kernel_key(kernel);
+  if (variant == codegen::Variant::kPartial) key += "partial reduction\n";
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = functions.find(key);
+    if (it != functions.end()) return it->second;
+  }
+  ++lookups;
+  const std::string symbol = kernel_symbol(key);
+  void* address = cache.get_or_compile(key, symbol, [&] {
+    if (log_enabled("kernels"))
+      log_line("kernels", absl::StrCat("loop IR of ", symbol, "\n", ir::to_string(kernel)));
+    return variant == codegen::Variant::kPartial ? emit_partial_reduction(kernel, symbol)
+                                                 : emit_kernel(kernel, symbol);
+  });
+  std::lock_guard<std::mutex> lock(mutex);
+  functions.emplace(key, address);
+  return address;
+}
+
+// The compiled code trusts the kernel's layouts (a unit stride is not even read), so a launch
+// must match them; lowering guarantees it (canonicalize_launch computes them from the launch).
+void check_launch(const ir::LoopKernel& k, const ir::KernelLaunch& launch, size_t n_data) {
+  bool ok = launch.sizes.size() == static_cast<size_t>(k.rank) &&
+            launch.strides.size() == k.args.size() && launch.offsets.size() == k.args.size() &&
+            n_data == k.args.size() && k.layouts.size() == k.args.size();
+  for (size_t a = 0; ok && a < k.args.size(); ++a) {
+    const Shape& s = launch.strides[a];
+    ok = s.size() == static_cast<size_t>(k.rank);
+    for (int32_t d = 0; ok && d < k.rank; ++d)
+      ok = ((k.layouts[a].zero_stride_dims >> d) & 1u) == (s[d] == 0 ? 1u : 0u);
+    ok = ok && k.layouts[a].inner_unit_stride == (k.rank > 0 && s[k.rank - 1] == 1);
+  }
+  if (!ok)
+    throw Error("internal error: cpu backend: a kernel launch does not match its layouts:\n" +
+                ir::to_string(k));
+}
+
+}  // namespace
+
+CpuBackendStats cpu_backend_stats() {
+  return CpuBackendStats{compiled_runs.load(), evaluated_runs.load(), lookups.load()};
+}
+
+std::string cpu_kernel_key(const ir::LoopKernel& kernel) {
+  std::string key = absl::StrCat(sv(kCodegenVersion), "\n", ir::structural_key(kernel));
+  for (size_t i = 0; i < kernel.exprs.size(); ++i) {
+    const ir::KernelExpr& e = kernel.exprs[i];
+    if (e.kind != ir::KernelExpr::Kind::kConstant || !e.constant.is_floating_point()) continue;
+    const double value = e.constant.to_double();
+    uint64_t bits = 0;
+    std::memcpy(&bits, &value, sizeof bits);
+    absl::StrAppend(&key, "  %", i, " bits ", absl::Hex(bits), "\n");
+  }
+  return key;
+}
+
+CpuKernelRunner::CpuKernelRunner(KernelCache* cache)
+    : cache_(cache), table_(std::make_unique<Table>()) {}
+
+CpuKernelRunner::~CpuKernelRunner() = default;
+
+void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                          absl::Span<void* const> data) {
+  check_launch(kernel, launch, data.size());
+  if (!can_emit(kernel)) {
+    ++evaluated_runs;
+    interp::LoopEvaluator evaluator;
+    evaluator.run(kernel, launch, data);
+    return;
+  }
+  const int64_t extent = parallel_extent(kernel, launch);
+  if (extent == 0) return;
+  KernelCache& cache = cache_ != nullptr ? *cache_ : KernelCache::instance();
+  std::vector<int64_t> strides;
+  strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
+  for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
+  ++compiled_runs;
+  if (const int64_t ranges = split_count(kernel, launch); ranges > 1) {
+    const auto partial = reinterpret_cast<PartialFunction>(compiled(
+        kernel, codegen::Variant::kPartial, cache, table_->functions, table_->mutex));
+    run_split_reduction(kernel, launch, data, strides.data(), partial, ranges);
+    return;
+  }
+  const auto function = reinterpret_cast<KernelFunction>(
+      compiled(kernel, codegen::Variant::kKernel, cache, table_->functions, table_->mutex));
+  const int64_t* sizes = launch.sizes.data();
+  const int64_t* offsets = launch.offsets.data();
+  auto chunk = [&](int64_t begin, int64_t end) {
+    function(data.data(), sizes, strides.data(), offsets, begin, end);
+  };
+  const int64_t work = std::max<int64_t>(1, work_per_point(kernel, launch));
+  const int64_t grain = std::max<int64_t>(1, kChunkWork / work);
+  if (extent <= grain) {
+    chunk(0, extent);
+  } else {
+    runtime::parallel_for(0, extent, grain, chunk);
+  }
+}
+
+std::vector<BufferPtr> CpuBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {
+  const passes::FusionPlan plan = passes::plan_fusion(graph);
+  const ir::Program program = passes::lower_to_loops(graph, plan);
+  return run_program(graph, program, inputs, runner_);
+}
+
+}  // namespace kiln::backends::cpu

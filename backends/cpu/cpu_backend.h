@@ -1,0 +1,65 @@
+// The CPU backend: fusion, lowering to loop IR, and each kernel compiled to native code by
+// LLVM (codegen.h, through the kernel cache) and run over its parallel index space on the
+// runtime thread pool. Kernels that code generation does not cover (integer div and pow) run
+// on the loop-IR evaluator, and library steps (matmul, index, cat, ...) on the interpreter,
+// both through run_program.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kiln/backends/program_runner.h"
+
+namespace kiln::backends::cpu {
+
+// Process-wide counters (all CpuBackend instances together), for tests and benchmarks.
+struct CpuBackendStats {
+  uint64_t kernels_compiled_run = 0;  // launches of compiled kernels (empty launches excluded)
+  uint64_t kernels_evaluated = 0;     // launches handed to the loop-IR evaluator
+  uint64_t kernel_lookups = 0;        // launches whose kernel was not yet in their runner's
+                                      // table and was asked of the KernelCache
+};
+CpuBackendStats cpu_backend_stats();
+
+// The key under which a kernel's code is cached: ir::structural_key plus what it does not
+// spell exactly (the bits of floating constants, which it prints to 6 digits) and the code
+// generator's version (bumped when the emitted code changes for an unchanged key, so that
+// objects in a disk cache written by an older kiln are not reused).
+std::string cpu_kernel_key(const ir::LoopKernel& kernel);
+
+class KernelCache;
+
+// Runs kernels compiled for the host, taken from `cache` (KernelCache::instance() when none is
+// given, looked up at the first kernel, so that constructing a runner starts no JIT). A small
+// table from kernel key to function sits in front of the cache. Thread-safe.
+class CpuKernelRunner final : public KernelRunner {
+ public:
+  explicit CpuKernelRunner(KernelCache* cache = nullptr);
+  ~CpuKernelRunner() override;
+  CpuKernelRunner(const CpuKernelRunner&) = delete;
+  CpuKernelRunner& operator=(const CpuKernelRunner&) = delete;
+
+  void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+           absl::Span<void* const> data) override;
+
+ private:
+  struct Table;
+  KernelCache* cache_;
+  std::unique_ptr<Table> table_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend() = default;
+  // Compiles through `cache` instead of the process-wide one (tests; it must outlive this).
+  explicit CpuBackend(KernelCache& cache) : runner_(&cache) {}
+
+  std::string_view name() const override { return "cpu"; }
+  std::vector<BufferPtr> run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) override;
+
+ private:
+  CpuKernelRunner runner_;
+};
+
+}  // namespace kiln::backends::cpu

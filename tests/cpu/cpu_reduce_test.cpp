@@ -1,0 +1,221 @@
+// The CPU backend against the reference interpreter on reduction kernels: every reduction op
+// over inner, outer, middle, several and all axes, with and without keepdim, in every dtype
+// class, with fused prologues, transposed inputs, empty extents and sizes around the vector
+// width and the thread-pool chunking.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cpu/cpu_test_util.h"
+#include "gtest/gtest.h"
+#include "kiln/backends/cpu/split_reduction.h"
+#include "kiln/passes/fusion.h"
+#include "kiln/passes/lower_loops.h"
+#include "kiln/runtime/thread_pool.h"
+
+namespace kiln::backends::cpu::testing {
+namespace {
+
+const Op kReductions[] = {Op::sum, Op::prod, Op::amax, Op::amin, Op::argmax, Op::argmin};
+
+Tolerance tolerance_of(Op op, DType dtype) {
+  return op == Op::sum && is_floating_point(dtype) ? kFloatSum : Tolerance{};
+}
+
+std::string describe(Op op, DType dtype, const Shape& shape, const Shape& axes, bool keepdim) {
+  return std::string(ir::op_name(op)) + " " + std::string(name(dtype)) + " of " +
+         shape_to_string(shape) + " over " + shape_to_string(axes) + (keepdim ? " keepdim" : "");
+}
+
+void check_reduction(Op op, DType dtype, const Shape& shape, const Shape& axes, bool keepdim,
+                     Data data, uint32_t seed = 11) {
+  // Floating sums of values that cancel catastrophically (1e30 - 3e9 - 1e30) depend on the
+  // order of additions, which differs from the interpreter's pairwise tree by design.
+  if (op == Op::sum && is_floating_point(dtype) && data == Data::kSpecial) data = Data::kModerate;
+  Graph g;
+  const ValueId x = g.add_input(TensorType{dtype, shape});
+  g.set_outputs({add(g, op, {x}, ir::ReduceAttrs{axes, keepdim})});
+  expect_matches_interpreter(g, {make_data(dtype, numel(shape), seed, data)},
+                             tolerance_of(op, dtype), describe(op, dtype, shape, axes, keepdim));
+}
+
+TEST(CpuReduce, EveryOpAxisAndDtype) {
+  const Shape shape = {6, 5, 7};
+  const std::vector<Shape> axes_sets = {{2}, {0}, {1}, {0, 2}, {1, 2}, {0, 1, 2}};
+  const DType dtypes[] = {float32, float64, float16, bfloat16, int32, int8, uint8, int64, boolean};
+  for (Op op : kReductions) {
+    for (DType dtype : dtypes) {
+      for (const Shape& axes : axes_sets) {
+        const bool arg = op == Op::argmax || op == Op::argmin;
+        if (arg && axes.size() != 1) continue;
+        for (bool keepdim : {false, true}) {
+          check_reduction(op, dtype, shape, axes, keepdim, Data::kSpecial);
+          if (op != Op::sum && op != Op::prod)  // ties: the first index must win
+            check_reduction(op, dtype, shape, axes, keepdim, Data::kSmallInts);
+        }
+      }
+    }
+  }
+}
+
+TEST(CpuReduce, FusedPrologueAndTransposedInput) {
+  for (Op op : kReductions) {
+    for (DType dtype : {float32, float16, int16}) {
+      Graph g;
+      const ValueId x = g.add_input(TensorType{dtype, {9, 4, 13}});
+      const ValueId t = add(g, Op::permute, {x}, ir::PermuteAttrs{{2, 0, 1}});  // [13, 9, 4]
+      const ValueId v = add(g, Op::mul, {add(g, Op::abs, {t}), t});
+      const Shape axes = op == Op::argmax || op == Op::argmin ? Shape{1} : Shape{0, 2};
+      g.set_outputs({add(g, op, {v}, ir::ReduceAttrs{axes, false})});
+      expect_matches_interpreter(g, {make_data(dtype, 9 * 4 * 13, 3, Data::kModerate)},
+                                 tolerance_of(op, dtype),
+                                 describe(op, dtype, {13, 9, 4}, axes, false));
+    }
+  }
+}
+
+TEST(CpuReduce, NaNIsTheExtremeAndTheFirstNaNWins) {
+  Graph g;
+  const ValueId x = g.add_input(TensorType{float32, {2, 5}});
+  const ir::ReduceAttrs axis1{{1}, false};
+  g.set_outputs({add(g, Op::amax, {x}, axis1), add(g, Op::amin, {x}, axis1),
+                 add(g, Op::argmax, {x}, axis1), add(g, Op::argmin, {x}, axis1)});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> values = {1, nan, 3, nan, -4, -0.0f, 0.0f, -0.0f, 2, 2};
+  BufferPtr in = runtime::Buffer::allocate(values.size() * sizeof(float));
+  std::memcpy(in->data(), values.data(), values.size() * sizeof(float));
+  expect_matches_interpreter(g, {in});
+  CpuBackend cpu(test_cache());
+  const std::vector<BufferPtr> out = cpu.run(g, {in});
+  EXPECT_EQ(out[2]->as<int64_t>()[0], 1);  // the first NaN
+  EXPECT_EQ(out[2]->as<int64_t>()[1], 3);  // 2 first at index 3
+  EXPECT_TRUE(std::signbit(out[1]->as<float>()[1]));  // -0.0 comes first among the zeros
+}
+
+TEST(CpuReduce, EmptyReducedExtentGivesTheIdentity) {
+  for (DType dtype : {float32, float16, int32, boolean}) {
+    for (Op op : {Op::sum, Op::prod}) {
+      check_reduction(op, dtype, {0, 5}, {0}, false, Data::kSpecial);
+      check_reduction(op, dtype, {3, 0, 4}, {1}, true, Data::kSpecial);
+      check_reduction(op, dtype, {3, 0}, {0, 1}, false, Data::kSpecial);
+    }
+    for (Op op : kReductions) check_reduction(op, dtype, {0, 5}, {1}, false, Data::kSpecial);
+  }
+}
+
+TEST(CpuReduce, ZeroDimInput) {
+  for (Op op : kReductions) {
+    check_reduction(op, float32, {}, {0}, false, Data::kSpecial);
+    check_reduction(op, int16, {}, {0}, true, Data::kSpecial);
+  }
+}
+
+TEST(CpuReduce, SizesAroundTheVectorWidth) {
+  for (int64_t n : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 129}) {
+    for (DType dtype : {float32, float64, float16, int32, int8}) {
+      check_reduction(Op::sum, dtype, {3, n}, {1}, false, Data::kSpecial, 5);
+      check_reduction(Op::sum, dtype, {n, 3}, {0}, false, Data::kSpecial, 5);
+      check_reduction(Op::amax, dtype, {3, n}, {1}, false, Data::kSpecial, 5);
+      check_reduction(Op::argmin, dtype, {3, n}, {1}, false, Data::kSmallInts, 5);
+    }
+  }
+}
+
+// Restores the pool size on scope exit.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : old_(runtime::num_threads()) { runtime::set_num_threads(n); }
+  ~ThreadCount() { runtime::set_num_threads(old_); }
+
+ private:
+  int old_;
+};
+
+TEST(CpuReduce, ThreadChunkBoundaries) {
+  ThreadCount threads(4);
+  // Around 32K elements of work per chunk: kept extents that split into several chunks.
+  for (const Shape& shape : {Shape{32767, 1}, Shape{32769, 2}, Shape{1000, 33}, Shape{9, 70001},
+                             Shape{70001, 3}}) {
+    check_reduction(Op::sum, float32, shape, {1}, false, Data::kSpecial, 2);
+    check_reduction(Op::argmax, int32, shape, {1}, true, Data::kSmallInts, 2);
+    check_reduction(Op::prod, int64, shape, {0}, false, Data::kSmallInts, 2);
+  }
+}
+
+TEST(CpuReduce, ResultsDoNotDependOnTheThreadCount) {
+  Graph g;
+  const Shape shape = {300, 3001};
+  const ValueId x = g.add_input(TensorType{float32, shape});
+  g.set_outputs({add(g, Op::sum, {x}, ir::ReduceAttrs{{1}, false}),
+                 add(g, Op::sum, {x}, ir::ReduceAttrs{{0, 1}, false})});
+  const BufferPtr in = make_data(float32, numel(shape), 8);
+  CpuBackend cpu(test_cache());
+  std::vector<BufferPtr> one, four;
+  {
+    ThreadCount threads(1);
+    one = cpu.run(g, {in});
+  }
+  {
+    ThreadCount threads(4);
+    four = cpu.run(g, {in});
+  }
+  for (size_t o = 0; o < one.size(); ++o)
+    EXPECT_EQ(std::memcmp(one[o]->data(), four[o]->data(), one[o]->nbytes()), 0) << "output " << o;
+}
+
+TEST(CpuReduce, LongReductionsOfFewPointsSplitAcrossThreads) {
+  ThreadCount threads(4);
+  // One or a few kept points over a long extent: each point's range is cut into pieces whose
+  // states combine in order (the first NaN, the first index of ties, wrapping integers).
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{200000}, {0}}, {{3, 100003}, {1}}, {{70001, 2}, {0}}, {{5, 300, 401}, {1, 2}},
+      {{2, 257, 3, 301}, {0, 1, 3}}};
+  for (const auto& [shape, axes] : cases) {
+    for (DType dtype : {float32, float16, bfloat16, float64, int32, int8, int64, boolean}) {
+      for (Op op : kReductions) {
+        if ((op == Op::argmax || op == Op::argmin) && axes.size() != 1) continue;
+        if (op == Op::prod && is_floating_point(dtype)) continue;  // overflows to inf/0 anyway
+        check_reduction(op, dtype, shape, axes, false, Data::kSpecial, 13);
+        if (op != Op::sum && op != Op::prod)
+          check_reduction(op, dtype, shape, axes, false, Data::kSmallInts, 13);
+      }
+    }
+  }
+  // A floating product never splits (its sequential double product would round differently).
+  check_reduction(Op::prod, float32, {200000}, {0}, false, Data::kPositive, 13);
+}
+
+TEST(CpuReduce, SplitOnlyLongReductionsOfFewPoints) {
+  auto ranges = [](const Shape& shape, const Shape& axes, Op op = Op::sum, DType dtype = float32) {
+    Graph g;
+    const ValueId x = g.add_input(TensorType{dtype, shape});
+    g.set_outputs({add(g, op, {x}, ir::ReduceAttrs{axes, false})});
+    const ir::Program p = passes::lower_to_loops(g, passes::plan_fusion(g));
+    return split_count(p.steps[0].kernel, p.steps[0].launch);
+  };
+  EXPECT_EQ(ranges({1 << 24}, {0}), 64);
+  EXPECT_EQ(ranges({200000}, {0}), 6);
+  EXPECT_EQ(ranges({2, 1 << 20}, {1}), 32);
+  EXPECT_EQ(ranges({60000}, {0}), 1);         // short
+  EXPECT_EQ(ranges({64, 1 << 20}, {1}), 1);   // enough points
+  EXPECT_EQ(ranges({1 << 20}, {0}, Op::prod), 1);
+  EXPECT_EQ(ranges({1 << 20}, {0}, Op::prod, int32), 32);
+}
+
+TEST(CpuReduce, ArangeSumIsExactInFloat32) {
+  // (arange(1e6) / 1e6).sum() in float32: a float accumulator would drift far from 499999.5.
+  constexpr int64_t n = 1000000;
+  Graph g;
+  const ValueId x = g.add_input(TensorType{float32, {n}});
+  const ValueId c = add(g, Op::expand,
+                        {add(g, Op::reshape, {g.add_constant(1e6, float32)}, ir::ShapeAttrs{{1}})},
+                        ir::ShapeAttrs{{n}});
+  g.set_outputs({add(g, Op::sum, {add(g, Op::div, {x, c})}, ir::ReduceAttrs{{0}, false})});
+  BufferPtr in = runtime::Buffer::allocate(n * sizeof(float));
+  for (int64_t i = 0; i < n; ++i) in->as<float>()[i] = static_cast<float>(i);
+  CpuBackend cpu(test_cache());
+  EXPECT_EQ(cpu.run(g, {in})[0]->as<float>()[0], 499999.5f);
+}
+
+}  // namespace
+}  // namespace kiln::backends::cpu::testing
