@@ -56,9 +56,10 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
     const BufferPtr& buffer = inputs[index];
     const size_t expected = static_cast<size_t>(numel(node.type.shape)) * itemsize(node.type.dtype);
     if (buffer == nullptr || buffer->nbytes() != expected)
-      throw Error(absl::StrCat("run_program: input ", index, " of type ", ir::to_string(node.type),
-                               " needs ", expected, " bytes, got ",
-                               buffer == nullptr ? std::string("null") : absl::StrCat(buffer->nbytes())));
+      throw Error(
+          absl::StrCat("run_program: input ", index, " of type ", ir::to_string(node.type),
+                       " needs ", expected, " bytes, got ",
+                       buffer == nullptr ? std::string("null") : absl::StrCat(buffer->nbytes())));
     buffers[id] = buffer;
   }
   // Release each intermediate after its last reader, so long programs stay within memory.
@@ -69,7 +70,8 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
     const ir::ProgramStep& step = program.steps[s];
     if (step.kind == ir::ProgramStep::Kind::kNode) {
       release_after[step.node] = static_cast<int64_t>(s);
-      for (ir::ValueId in : graph.node(step.node).inputs) release_after[in] = static_cast<int64_t>(s);
+      for (ir::ValueId in : graph.node(step.node).inputs)
+        release_after[in] = static_cast<int64_t>(s);
     } else {
       for (ir::ValueId v : step.arg_values) release_after[v] = static_cast<int64_t>(s);
     }
@@ -89,7 +91,8 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
       std::vector<void*> data;
       for (size_t a = 0; a < step.arg_values.size(); ++a) {
         const ir::ValueId v = step.arg_values[a];
-        if (step.kernel.args[a].is_output && !buffers[v]) buffers[v] = allocate_for(graph.node(v).type);
+        if (step.kernel.args[a].is_output && !buffers[v])
+          buffers[v] = allocate_for(graph.node(v).type);
         if (!buffers[v])
           throw Error(absl::StrCat("internal error: kernel reads %", v, " before it is computed"));
         data.push_back(buffers[v]->data());

@@ -34,8 +34,7 @@ void canonicalize_launch(LoopKernel& kernel, KernelLaunch& launch) {
     const int32_t first_reduced = kernel.rank - kernel.reduced_dims;
     if (reduction && d + 1 == first_reduced) continue;  // never across kept/reduced
     bool mergeable = true;
-    for (const Shape& s : launch.strides)
-      mergeable &= s[d] == s[d + 1] * launch.sizes[d + 1];
+    for (const Shape& s : launch.strides) mergeable &= s[d] == s[d + 1] * launch.sizes[d + 1];
     if (!mergeable) continue;
     launch.sizes[d] *= launch.sizes[d + 1];
     for (Shape& s : launch.strides) s[d] = s[d + 1];
@@ -58,7 +57,9 @@ namespace {
 
 std::string layout_string(const ArgLayout& l, int32_t rank) {
   std::string s;
-  for (int32_t d = 0; d < rank; ++d) s += (l.zero_stride_dims >> d) & 1u ? '0' : 's';
+  // The mask tracks the first 32 dims ('?' past them; a shift by 32 or more is undefined).
+  for (int32_t d = 0; d < rank; ++d)
+    s += d >= 32 ? '?' : (l.zero_stride_dims >> d) & 1u ? '0' : 's';
   if (l.inner_unit_stride) s += "+unit";
   return s;
 }
@@ -93,7 +94,8 @@ std::string expr_string(const KernelExpr& e) {
       break;
   }
   std::string s = absl::StrCat(sv(op_name(e.op)), "(");
-  for (size_t i = 0; i < e.operands.size(); ++i) absl::StrAppend(&s, i ? ", %" : "%", e.operands[i]);
+  for (size_t i = 0; i < e.operands.size(); ++i)
+    absl::StrAppend(&s, i ? ", %" : "%", e.operands[i]);
   return s + ")";
 }
 

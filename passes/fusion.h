@@ -25,8 +25,8 @@
 namespace kiln::passes {
 
 struct FusionPlan {
-  std::vector<bool> materialized;     // per node
-  std::vector<std::string> reasons;   // per node: why it is materialized or fused
+  std::vector<bool> materialized;    // per node
+  std::vector<std::string> reasons;  // per node: why it is materialized or fused
 };
 
 FusionPlan plan_fusion(const ir::Graph& graph);

@@ -191,8 +191,8 @@ int32_t KernelBuilder::build(ValueId root, const NodeMap& root_map, bool define_
       first_visit = false;
       const std::string key = map_key(f.id, f.map);
       auto hit = memo_.find(key);
-      int32_t expr = hit != memo_.end() ? hit->second
-                                        : leaf_expr(f, define_root && stack.size() == 1);
+      int32_t expr =
+          hit != memo_.end() ? hit->second : leaf_expr(f, define_root && stack.size() == 1);
       if (expr >= 0) {
         memo_.emplace(key, expr);
         result = expr;
@@ -291,8 +291,8 @@ ir::Program lower_to_loops(const ir::Graph& g, const FusionPlan& plan) {
   ir::Program program;
   for (ValueId id = 0; id < g.size(); ++id) {
     const ir::Node& node = g.node(id);
-    program.decisions.push_back(absl::StrCat("%", id, " = ", sv(op_name(node.op)), ": ",
-                                             plan.reasons[id]));
+    program.decisions.push_back(
+        absl::StrCat("%", id, " = ", sv(op_name(node.op)), ": ", plan.reasons[id]));
     if (!plan.materialized[id]) continue;
     program.materialized.push_back(id);
     if (node.op == Op::input) continue;

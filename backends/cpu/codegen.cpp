@@ -10,6 +10,7 @@
 #include "kiln/backends/cpu/codegen_expr.h"
 #include "kiln/backends/cpu/codegen_loops.h"
 #include "kiln/ir/absl_compat.h"
+#include "kiln/ir/infer.h"
 #include "kiln/runtime/error.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 #include "llvm/IR/Module.h"
@@ -43,11 +44,20 @@ std::string why_not_expr(const LoopKernel& k, size_t i) {
   if (arity != ir::kVariadic && static_cast<size_t>(arity) != e.operands.size())
     return absl::StrCat(sv(ir::op_name(e.op)), " with ", e.operands.size(), " operands");
   std::vector<DType> types;
+  std::vector<ir::TensorType> operands;
   for (int32_t o : e.operands) {
     if (o < 0 || static_cast<size_t>(o) >= i) return "operand not defined before use";
     types.push_back(k.exprs[o].dtype);
+    operands.push_back(ir::TensorType{k.exprs[o].dtype, {}});
   }
-  return codegen::why_not_op(e.op, types, e.dtype);
+  std::string why = codegen::why_not_op(e.op, types, e.dtype);
+  if (!why.empty()) return why;
+  // The scalar code trusts the IR's typing rules; a kernel breaking them is not compiled.
+  const ir::Attrs attrs = e.op == Op::cast ? ir::Attrs(ir::CastAttrs{e.dtype}) : ir::Attrs{};
+  const absl::StatusOr<ir::TensorType> inferred = ir::infer_type(e.op, attrs, operands);
+  if (!inferred.ok()) return std::string(inferred.status().message());
+  if (inferred->dtype != e.dtype) return "result dtype differs from the op's rule";
+  return "";
 }
 
 }  // namespace
@@ -88,6 +98,21 @@ std::string why_not_emittable(const LoopKernel& k) {
   }
 }
 
+int64_t points_per_block(const LoopKernel& kernel) {
+  if (!is_reduction(kernel) || kept_dims(kernel) == 0) return 1;
+  // Per point, the innermost reduced dim is the inner loop: right when the loads walk it
+  // contiguously (a row sum). Otherwise (a column sum) the inner loop had better run across
+  // neighbouring kept points, whose elements are adjacent in memory, each point still
+  // accumulating its own elements in order.
+  bool any_load = false;
+  for (const KernelExpr& e : kernel.exprs) {
+    if (e.kind != KernelExpr::Kind::kLoad) continue;
+    any_load = true;
+    if (kernel.layouts[static_cast<size_t>(e.arg)].inner_unit_stride) return 1;
+  }
+  return any_load ? 64 : 1;
+}
+
 int64_t parallel_extent(const LoopKernel& k, const ir::KernelLaunch& launch) {
   int64_t n = 1;
   for (int32_t d = 0; d < kept_dims(k); ++d) n *= launch.sizes[d];
@@ -122,7 +147,8 @@ bool can_split(const LoopKernel& kernel) {
   // A floating product is sequential in double: multiplying partial products rounds
   // differently. Everything else combines exactly (integers wrap associatively, extremes keep
   // the first) or, for floating sums, deterministically per split.
-  return !(kernel.reduce_op == Op::prod && is_floating_point(kernel.exprs[kernel.stores[0].second].dtype));
+  return !(kernel.reduce_op == Op::prod &&
+           is_floating_point(kernel.exprs[kernel.stores[0].second].dtype));
 }
 
 llvm::orc::ThreadSafeModule emit_kernel(const LoopKernel& kernel, std::string_view symbol) {

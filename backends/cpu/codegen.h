@@ -60,8 +60,8 @@ struct ReductionState {
   int64_t index = 0;  // argmax/argmin: the flat reduced index of the best element so far
 };
 using PartialFunction = void (*)(void* const* data, const int64_t* sizes, const int64_t* strides,
-                                 const int64_t* offsets, int64_t begin, int64_t end,
-                                 int64_t point, ReductionState* state);
+                                 const int64_t* offsets, int64_t begin, int64_t end, int64_t point,
+                                 ReductionState* state);
 
 // Every emittable reduction but a floating prod, whose sequential double product a split
 // would round differently.
@@ -78,5 +78,9 @@ std::string emit_kernel_ir(const ir::LoopKernel& kernel, std::string_view symbol
 int64_t parallel_extent(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch);
 // The work (innermost iterations) per parallel point: the reduced extent, 1 for elementwise.
 int64_t work_per_point(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch);
+// 1, or for a reduction whose loads do not walk the innermost reduced dim contiguously (a
+// column sum), the number of consecutive kept points the kernel reduces together, its inner
+// loop running across them (thread-pool chunks of fewer points waste vector lanes).
+int64_t points_per_block(const ir::LoopKernel& kernel);
 
 }  // namespace kiln::backends::cpu

@@ -182,8 +182,7 @@ llvm::Value* ScalarEmitter::to_compute(DType t, llvm::Value* v) {
     case DType::Kind::kFloat16:
       return b_.CreateCall(helper("kiln.f16_to_f32"), {v});
     case DType::Kind::kBFloat16:
-      return b_.CreateBitCast(b_.CreateShl(b_.CreateZExt(v, b_.getInt32Ty()), 16),
-                              b_.getFloatTy());
+      return b_.CreateBitCast(b_.CreateShl(b_.CreateZExt(v, b_.getInt32Ty()), 16), b_.getFloatTy());
     case DType::Kind::kUInt8:
     case DType::Kind::kBool:
       return b_.CreateZExt(v, b_.getInt64Ty());
@@ -281,8 +280,8 @@ llvm::Value* ScalarEmitter::unary(Op op, llvm::Value* x) {
       // (0 < x) - (x < 0): NaN and -0.0 give +0.
       llvm::Value* pos = floating ? b_.CreateFCmpOGT(x, zero) : b_.CreateICmpSGT(x, zero);
       llvm::Value* neg = floating ? b_.CreateFCmpOLT(x, zero) : b_.CreateICmpSLT(x, zero);
-      llvm::Value* s = b_.CreateSub(b_.CreateZExt(pos, b_.getInt32Ty()),
-                                    b_.CreateZExt(neg, b_.getInt32Ty()));
+      llvm::Value* s =
+          b_.CreateSub(b_.CreateZExt(pos, b_.getInt32Ty()), b_.CreateZExt(neg, b_.getInt32Ty()));
       return floating ? b_.CreateSIToFP(s, type) : b_.CreateSExt(s, type);
     }
     case Op::relu: {
@@ -317,9 +316,9 @@ llvm::Value* ScalarEmitter::unary(Op op, llvm::Value* x) {
     case Op::tanh:
       return libm("tanh", x);
     case Op::sigmoid:
-      return b_.CreateFDiv(
-          fconst(1.0),
-          b_.CreateFAdd(fconst(1.0), b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b_.CreateFNeg(x))));
+      return b_.CreateFDiv(fconst(1.0),
+                           b_.CreateFAdd(fconst(1.0), b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp,
+                                                                              b_.CreateFNeg(x))));
     case Op::erf:
       return libm("erf", x);
     // Rounding is the identity on integers.
@@ -423,8 +422,8 @@ llvm::Function* ScalarEmitter::helper(const char* name) {
   llvm::Type* f32 = llvm::Type::getFloatTy(ctx);
   const std::string_view n(name);
   const bool to_f32 = n == "kiln.f16_to_f32";
-  llvm::FunctionType* type =
-      to_f32 ? llvm::FunctionType::get(f32, {i16}, false) : llvm::FunctionType::get(i16, {f32}, false);
+  llvm::FunctionType* type = to_f32 ? llvm::FunctionType::get(f32, {i16}, false)
+                                    : llvm::FunctionType::get(i16, {f32}, false);
   auto* fn = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, module_);
   fn->addFnAttr(llvm::Attribute::AlwaysInline);
   fn->setDoesNotAccessMemory();
@@ -441,8 +440,8 @@ llvm::Function* ScalarEmitter::helper(const char* name) {
     llvm::Value* mant = h.CreateAnd(x, c32(0x3ffu));
     llvm::Value* mant13 = h.CreateShl(mant, 13);
     // Subnormal: mant * 2^-24 (exact), with the sign bit set like -v.
-    llvm::Value* sub = h.CreateFMul(h.CreateUIToFP(mant, f32),
-                                    llvm::ConstantFP::get(f32, 5.9604644775390625e-08));
+    llvm::Value* sub =
+        h.CreateFMul(h.CreateUIToFP(mant, f32), llvm::ConstantFP::get(f32, 5.9604644775390625e-08));
     sub = h.CreateOr(h.CreateBitCast(sub, i32), sign);
     llvm::Value* infnan = h.CreateOr(h.CreateOr(sign, c32(0x7f800000u)), mant13);
     llvm::Value* normal =

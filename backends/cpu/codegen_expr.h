@@ -25,8 +25,7 @@ std::string why_not_op(ir::Op op, absl::Span<const DType> operands, DType result
 
 class ScalarEmitter {
  public:
-  ScalarEmitter(llvm::IRBuilder<>& builder, llvm::Module& module)
-      : b_(builder), module_(module) {}
+  ScalarEmitter(llvm::IRBuilder<>& builder, llvm::Module& module) : b_(builder), module_(module) {}
 
   // The element type in a buffer (bool: one byte), the storage form in registers (bool: i1)
   // and the compute form (float, double or i64).

@@ -4,12 +4,12 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/codegen.h"
-#include "kiln/backends/cpu/codegen_loops.h"
 #include "kiln/backends/cpu/kernel_cache.h"
 #include "kiln/backends/cpu/log.h"
 #include "kiln/backends/cpu/split_reduction.h"
@@ -37,36 +37,31 @@ std::atomic<uint64_t> lookups{0};
 
 }  // namespace
 
-// Key -> compiled function, in front of the KernelCache (whose look-up takes a lock, a promise
-// and a shared future per call).
+// Kernel key -> whether it compiles natively and its functions, in front of the KernelCache
+// (whose look-up takes a lock, a promise and a shared future per call); filled lazily.
+struct CpuKernelRunner::Entry {
+  bool native = false;
+  void* function = nullptr;  // KernelFunction
+  void* partial = nullptr;   // PartialFunction (split_reduction.h)
+};
 struct CpuKernelRunner::Table {
   std::mutex mutex;
-  absl::flat_hash_map<std::string, void*> functions;
+  absl::flat_hash_map<std::string, Entry> entries;
 };
 
 namespace {
 
-// The address of the kernel's function (kPartial: its partial reduction, split_reduction.h).
-void* compiled(const ir::LoopKernel& kernel, codegen::Variant variant, KernelCache& cache,
-               absl::flat_hash_map<std::string, void*>& functions, std::mutex& mutex) {
-  std::string key = cpu_kernel_key(kernel);
-  if (variant == codegen::Variant::kPartial) key += "partial reduction\n";
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = functions.find(key);
-    if (it != functions.end()) return it->second;
-  }
+// The address of the kernel's function or, with `partial`, of its partial reduction.
+void* compile(const ir::LoopKernel& kernel, const std::string& kernel_key, bool partial,
+              KernelCache& cache) {
   ++lookups;
+  const std::string key = partial ? kernel_key + "partial reduction\n" : kernel_key;
   const std::string symbol = kernel_symbol(key);
-  void* address = cache.get_or_compile(key, symbol, [&] {
+  return cache.get_or_compile(key, symbol, [&] {
     if (log_enabled("kernels"))
       log_line("kernels", absl::StrCat("loop IR of ", symbol, "\n", ir::to_string(kernel)));
-    return variant == codegen::Variant::kPartial ? emit_partial_reduction(kernel, symbol)
-                                                 : emit_kernel(kernel, symbol);
+    return partial ? emit_partial_reduction(kernel, symbol) : emit_kernel(kernel, symbol);
   });
-  std::lock_guard<std::mutex> lock(mutex);
-  functions.emplace(key, address);
-  return address;
 }
 
 // The compiled code trusts the kernel's layouts (a unit stride is not even read), so a launch
@@ -111,37 +106,64 @@ CpuKernelRunner::CpuKernelRunner(KernelCache* cache)
 
 CpuKernelRunner::~CpuKernelRunner() = default;
 
+void* CpuKernelRunner::function(const ir::LoopKernel& kernel, const std::string& key,
+                                bool partial) {
+  {
+    std::lock_guard<std::mutex> lock(table_->mutex);
+    const Entry& entry = table_->entries[key];
+    if (void* f = partial ? entry.partial : entry.function) return f;
+  }
+  KernelCache& cache = cache_ != nullptr ? *cache_ : KernelCache::instance();
+  void* address = compile(kernel, key, partial, cache);
+  std::lock_guard<std::mutex> lock(table_->mutex);
+  Entry& entry = table_->entries[key];
+  (partial ? entry.partial : entry.function) = address;
+  return address;
+}
+
 void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                           absl::Span<void* const> data) {
   check_launch(kernel, launch, data.size());
-  if (!can_emit(kernel)) {
+  const int64_t extent = parallel_extent(kernel, launch);
+  if (extent == 0) return;  // nothing to compute or store
+  const std::string key = cpu_kernel_key(kernel);
+  std::optional<bool> native;
+  {
+    std::lock_guard<std::mutex> lock(table_->mutex);
+    auto it = table_->entries.find(key);
+    if (it != table_->entries.end()) native = it->second.native;
+  }
+  if (!native) {
+    native = can_emit(kernel);
+    std::lock_guard<std::mutex> lock(table_->mutex);
+    table_->entries[key].native = *native;
+  }
+  if (!*native) {
     ++evaluated_runs;
     interp::LoopEvaluator evaluator;
     evaluator.run(kernel, launch, data);
     return;
   }
-  const int64_t extent = parallel_extent(kernel, launch);
-  if (extent == 0) return;
-  KernelCache& cache = cache_ != nullptr ? *cache_ : KernelCache::instance();
+  ++compiled_runs;
   std::vector<int64_t> strides;
   strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
   for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
-  ++compiled_runs;
   if (const int64_t ranges = split_count(kernel, launch); ranges > 1) {
-    const auto partial = reinterpret_cast<PartialFunction>(compiled(
-        kernel, codegen::Variant::kPartial, cache, table_->functions, table_->mutex));
+    const auto partial = reinterpret_cast<PartialFunction>(function(kernel, key, true));
     run_split_reduction(kernel, launch, data, strides.data(), partial, ranges);
     return;
   }
-  const auto function = reinterpret_cast<KernelFunction>(
-      compiled(kernel, codegen::Variant::kKernel, cache, table_->functions, table_->mutex));
+  const auto kernel_function = reinterpret_cast<KernelFunction>(function(kernel, key, false));
   const int64_t* sizes = launch.sizes.data();
   const int64_t* offsets = launch.offsets.data();
   auto chunk = [&](int64_t begin, int64_t end) {
-    function(data.data(), sizes, strides.data(), offsets, begin, end);
+    kernel_function(data.data(), sizes, strides.data(), offsets, begin, end);
   };
   const int64_t work = std::max<int64_t>(1, work_per_point(kernel, launch));
-  const int64_t grain = std::max<int64_t>(1, kChunkWork / work);
+  int64_t grain = std::max<int64_t>(1, kChunkWork / work);
+  // Blocked reductions want whole blocks per chunk, unless that leaves threads idle.
+  const int64_t block = points_per_block(kernel);
+  if (block > grain && extent >= block * runtime::num_threads()) grain = block;
   if (extent <= grain) {
     chunk(0, extent);
   } else {

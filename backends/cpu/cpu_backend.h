@@ -44,7 +44,11 @@ class CpuKernelRunner final : public KernelRunner {
            absl::Span<void* const> data) override;
 
  private:
+  struct Entry;
   struct Table;
+  // The kernel's function (or partial reduction), compiled or loaded at the first call.
+  void* function(const ir::LoopKernel& kernel, const std::string& key, bool partial);
+
   KernelCache* cache_;
   std::unique_ptr<Table> table_;
 };

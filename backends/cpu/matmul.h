@@ -2,11 +2,15 @@
 // a[p]: m x k, b[p]: k x n and c[p]: m x n.
 //
 // The GotoBLAS/BLIS design: for each block of kc steps of k, B is packed into nr-column panels
-// and A into mr-row panels (contiguous, aligned, zero-padded), sized so that B's block stays in
-// the L2 cache while one panel of A stays in L1; a register-blocked micro-kernel
-// (matmul_kernel.h, JIT-compiled for the host) then computes mr x nr tiles of C from them.
-// Threads share the packed block of B and split the rows (or columns) of C; batches of
-// several matrices are split across threads by batch index instead.
+// (kc x nc, shared by the threads) and A, mc rows at a time, into contiguous rows (per thread);
+// a register-blocked micro-kernel (matmul_kernel.h, JIT-compiled for the host: 12 x 32 floats
+// with AVX-512, 6 x 16 with AVX2) computes mr x nr tiles of C, keeping one panel of A in L1
+// while it streams the panels of B from L2/L3. Edge tiles use smaller kernels of the same
+// family (so 64 rows are 5 x 12 + 4, not 6 x 12). Row-major operands already of the compute
+// type are packed by JIT-compiled copies (matmul_pack_kernel.h), the others by C++ that also
+// converts (matmul_pack.h). Threads claim blocks of rows (or, for a short, wide C, groups of
+// columns) dynamically; batches of several matrices are split across threads by batch index
+// instead. Small products stay on the calling thread.
 //
 // Every dtype is supported. float32 and float64 accumulate in their own type (like BLAS, not in
 // double like the reference interpreter: expect rounding differences growing with sqrt(k));
@@ -56,8 +60,8 @@ struct MatmulTuning {
 
 // Dense row-major operands: a[batch][m][k], b[batch][k][n], c[batch][m][n]. Throws kiln::Error
 // for negative sizes, or when the micro-kernel cannot be compiled.
-void matmul(DType dtype, const void* a, const void* b, void* c, int64_t batch, int64_t m,
-            int64_t k, int64_t n);
+void matmul(DType dtype, const void* a, const void* b, void* c, int64_t batch, int64_t m, int64_t k,
+            int64_t n);
 
 // Any strides (see MatmulOperand). Throws kiln::Error for negative sizes, an invalid tuning,
 // or when the micro-kernel cannot be compiled.

@@ -36,15 +36,15 @@ const char* matmul_compute_name(MatmulCompute compute);
 
 // c[i * ldc + j] = (accumulate != 0 ? c[i * ldc + j] : 0) + sum over p < k of
 // a[i * a_stride + p] * b[p * nr + j], for i < mr, j < nr. `b` must be aligned to the vector size
-// (lanes elements); `a` and `c` need only element alignment. k may be 0. Floats use fused
-// multiply-adds where the host has them; integers wrap.
+// (lanes elements) or to 64 bytes, whichever is less; `a` and `c` need only element alignment. k
+// may be 0. Floats use fused multiply-adds where the host has them; integers wrap.
 using MatmulKernelFn = void (*)(int64_t k, const void* a, const void* b, void* c, int64_t ldc,
                                 int64_t accumulate);
 
 struct MatmulKernelShape {
-  int mr = 0;     // rows of the tile (values of A broadcast per step)
-  int nr = 0;     // columns of the tile, a multiple of lanes
-  int lanes = 0;  // elements per vector register
+  int mr = 0;        // rows of the tile (values of A broadcast per step)
+  int nr = 0;        // columns of the tile, a multiple of lanes
+  int lanes = 0;     // elements per vector register
   int a_stride = 0;  // elements between rows of A's panel (the driver's kc)
 
   friend bool operator==(const MatmulKernelShape&, const MatmulKernelShape&) = default;

@@ -1,5 +1,6 @@
 #include "kiln/backends/cpu/matmul_pack_kernel.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -19,7 +20,7 @@ namespace kiln::backends::cpu {
 namespace {
 
 // Bumped whenever the generated code changes meaning, like the micro-kernel's version.
-constexpr char kPackVersion[] = "matmul.pack_b/1";
+constexpr char kPackVersion[] = "matmul.pack_b/2";
 constexpr char kPackAVersion[] = "matmul.pack_a/2";
 
 llvm::Type* element_type(llvm::LLVMContext& context, MatmulCompute compute) {
@@ -74,8 +75,7 @@ llvm::orc::ThreadSafeModule build_pack_module(const std::string& symbol, MatmulC
   b.SetInsertPoint(entry);
   llvm::Value* zero = b.getInt64(0);
   llvm::Value* panel_stride = b.CreateMul(k, b.getInt64(nr));  // elements between panels
-  b.CreateCondBr(b.CreateAnd(b.CreateICmpSGT(k, zero), b.CreateICmpSGT(panels, zero)), rows,
-                 exit);
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpSGT(k, zero), b.CreateICmpSGT(panels, zero)), rows, exit);
 
   b.SetInsertPoint(rows);
   llvm::PHINode* p = b.CreatePHI(i64, 2, "p");
@@ -90,11 +90,11 @@ llvm::orc::ThreadSafeModule build_pack_module(const std::string& symbol, MatmulC
   llvm::Value* from = b.CreateGEP(t, row, b.CreateMul(q, b.getInt64(nr)));
   llvm::Value* to = b.CreateGEP(t, out, b.CreateMul(q, panel_stride));
   for (int v = 0; v < nr / lanes; ++v) {
-    llvm::Value* x = b.CreateAlignedLoad(
-        vt, b.CreateBitCast(b.CreateGEP(t, from, b.getInt64(v * lanes)), vp),
-        llvm::Align(static_cast<uint64_t>(size)));
+    llvm::Value* x =
+        b.CreateAlignedLoad(vt, b.CreateBitCast(b.CreateGEP(t, from, b.getInt64(v * lanes)), vp),
+                            llvm::Align(static_cast<uint64_t>(size)));
     b.CreateAlignedStore(x, b.CreateBitCast(b.CreateGEP(t, to, b.getInt64(v * lanes)), vp),
-                         llvm::Align(static_cast<uint64_t>(size) * lanes));
+                         llvm::Align(std::min<uint64_t>(static_cast<uint64_t>(size) * lanes, 64)));
   }
   llvm::Value* q_next = b.CreateNSWAdd(q, b.getInt64(1));
   q->addIncoming(q_next, cols);
@@ -115,8 +115,7 @@ llvm::orc::ThreadSafeModule build_pack_module(const std::string& symbol, MatmulC
 // loop that LLVM's loop vectorizer turns into the host's widest moves; each row first
 // prefetches the row kPrefetchRows below it (rows of a large A are pages apart and short, which
 // the hardware prefetcher does not follow).
-llvm::orc::ThreadSafeModule build_pack_a_module(const std::string& symbol,
-                                                MatmulCompute compute) {
+llvm::orc::ThreadSafeModule build_pack_a_module(const std::string& symbol, MatmulCompute compute) {
   constexpr int64_t kPrefetchRows = 4;
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = std::make_unique<llvm::Module>(symbol, *context);
@@ -165,8 +164,7 @@ llvm::orc::ThreadSafeModule build_pack_a_module(const std::string& symbol,
   llvm::Value* from = b.CreateGEP(t, src, b.CreateMul(i, rs));
   llvm::Value* to = b.CreateGEP(t, dst, b.CreateMul(i, stride));
   llvm::Value* ahead = b.CreateGEP(t, from, b.CreateMul(rs, b.getInt64(kPrefetchRows)));
-  b.CreateCondBr(b.CreateICmpSLT(b.CreateAdd(i, b.getInt64(kPrefetchRows)), m), fetch,
-                 copy_check);
+  b.CreateCondBr(b.CreateICmpSLT(b.CreateAdd(i, b.getInt64(kPrefetchRows)), m), fetch, copy_check);
 
   // prefetch: one prefetch per cache line of the row ahead.
   b.SetInsertPoint(fetch);

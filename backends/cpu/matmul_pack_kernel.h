@@ -16,9 +16,9 @@
 namespace kiln::backends::cpu {
 
 // dst[(q * k + p) * nr + j] = src[p * rs + q * nr + j] for p < k, q < panels, j < nr
-// (elements of the compute type). dst must be aligned to the vector size (lanes elements).
-using MatmulPackBFn = void (*)(const void* src, int64_t rs, int64_t k, int64_t panels,
-                               void* dst);
+// (elements of the compute type). dst must be aligned to the vector size (lanes
+// elements) or to 64 bytes, whichever is less.
+using MatmulPackBFn = void (*)(const void* src, int64_t rs, int64_t k, int64_t panels, void* dst);
 
 // dst[i * stride + p] = src[i * rs + p] for i < m, p < k: packing a row-major block of A
 // (elements of the compute type).

@@ -112,7 +112,11 @@ int64_t split_count(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch
   if (kernel.kind != ir::LoopKernel::Kind::kReduction) return 1;
   if (parallel_extent(kernel, launch) >= kFewPoints) return 1;
   const int64_t ranges = std::min(kMaxRanges, work_per_point(kernel, launch) / kRangeWork);
-  if (ranges < 2 || !can_split(kernel)) return 1;
+  if (ranges < 2) return 1;
+  // A floating product is sequential in double: multiplying partial products would round
+  // differently (the caller runs emittable kernels only: can_split's other half).
+  const DType dtype = kernel.exprs[kernel.stores[0].second].dtype;
+  if (kernel.reduce_op == Op::prod && is_floating_point(dtype)) return 1;
   return ranges;
 }
 
@@ -122,7 +126,8 @@ void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& l
   const int64_t points = parallel_extent(kernel, launch);
   const int64_t work = work_per_point(kernel, launch);
   std::vector<ReductionState> states(static_cast<size_t>(points * ranges));
-  // Range r of a point: [r * q + min(r, m), (r + 1) * q + min(r + 1, m)) with work = q * ranges + m.
+  // Range r of a point: [r * q + min(r, m), (r + 1) * q + min(r + 1, m)) with work = q * ranges +
+  // m.
   const int64_t q = work / ranges, m = work % ranges;
   auto bound = [&](int64_t r) { return r * q + std::min(r, m); };
   runtime::parallel_for(0, points * ranges, 1, [&](int64_t begin, int64_t end) {
@@ -143,8 +148,9 @@ void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& l
       rest /= launch.sizes[d];
     }
     auto* address = static_cast<unsigned char*>(data[out]) + offset * static_cast<int64_t>(size);
-    combine(kernel, absl::MakeConstSpan(states).subspan(static_cast<size_t>(p * ranges),
-                                                        static_cast<size_t>(ranges)),
+    combine(kernel,
+            absl::MakeConstSpan(states).subspan(static_cast<size_t>(p * ranges),
+                                                static_cast<size_t>(ranges)),
             address);
   }
 }

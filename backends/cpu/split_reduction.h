@@ -17,7 +17,8 @@
 
 namespace kiln::backends::cpu {
 
-// The number of ranges each kept point's reduced extent is cut into; 1: do not split.
+// The number of ranges each kept point's reduced extent is cut into; 1: do not split. The
+// kernel must be emittable (can_emit).
 int64_t split_count(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch);
 
 // Runs `partial` over `ranges` ranges per kept point on the thread pool, then combines and

@@ -99,7 +99,8 @@ std::vector<unsigned char> run_split(const Graph& g, const std::vector<BufferPtr
                                       itemsize(node.type.dtype));
       data.push_back(out->data());
     } else {
-      data.push_back(inputs[static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index)]->data());
+      data.push_back(
+          inputs[static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index)]->data());
     }
   }
   std::vector<int64_t> strides;
@@ -108,8 +109,8 @@ std::vector<unsigned char> run_split(const Graph& g, const std::vector<BufferPtr
   bounds.insert(bounds.end(), cuts.begin(), cuts.end());
   bounds.push_back(parallel_extent(step.kernel, step.launch));
   for (size_t i = 0; i + 1 < bounds.size(); ++i)
-    fn(data.data(), step.launch.sizes.data(), strides.data(), step.launch.offsets.data(),
-       bounds[i], bounds[i + 1]);
+    fn(data.data(), step.launch.sizes.data(), strides.data(), step.launch.offsets.data(), bounds[i],
+       bounds[i + 1]);
   const auto* bytes = static_cast<const unsigned char*>(out->data());
   return std::vector<unsigned char>(bytes, bytes + out->nbytes());
 }
@@ -147,6 +148,22 @@ TEST(CpuCodegen, FloatSumsVectorize) {
   const ir::ProgramStep step = only_kernel(sum_graph(float32, {10, 1000}, {1}));
   const std::string text = optimized_ir(step.kernel, "kiln_test_vec_sum");
   EXPECT_NE(text.find(" x double>"), std::string::npos) << text;
+}
+
+TEST(CpuCodegen, ColumnReductionsVectorizeAcrossKeptPoints) {
+  // A sum over dim 0 walks the reduced dim with stride 100: the kernel reduces blocks of
+  // neighbouring columns together instead, and that inner loop vectorizes.
+  const ir::ProgramStep step = only_kernel(sum_graph(float32, {1000, 100}, {0}));
+  EXPECT_GT(points_per_block(step.kernel), 1);
+  EXPECT_EQ(points_per_block(only_kernel(sum_graph(float32, {100, 1000}, {1})).kernel), 1);
+  const std::string text = optimized_ir(step.kernel, "kiln_test_vec_colsum");
+  EXPECT_NE(text.find(" x double>"), std::string::npos) << text;
+
+  Graph g;
+  const ValueId x = g.add_input(TensorType{int32, {50, 300}});
+  g.set_outputs({add(g, Op::argmax, {x}, ir::ReduceAttrs{{0}, false})});
+  const std::string argmax = optimized_ir(only_kernel(g).kernel, "kiln_test_vec_argmax");
+  EXPECT_NE(argmax.find(" x i64>"), std::string::npos) << argmax;
 }
 
 TEST(CpuCodegen, OnlyTheSumAccumulationReassociates) {

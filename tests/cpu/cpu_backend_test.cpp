@@ -17,8 +17,8 @@ namespace kiln::backends::cpu::testing {
 namespace {
 
 ValueId splat(Graph& g, Scalar value, DType dtype, const Shape& shape) {
-  const ValueId c = add(g, Op::reshape, {g.add_constant(value, dtype)},
-                        ir::ShapeAttrs{Shape(shape.size(), 1)});
+  const ValueId c =
+      add(g, Op::reshape, {g.add_constant(value, dtype)}, ir::ShapeAttrs{Shape(shape.size(), 1)});
   return add(g, Op::expand, {c}, ir::ShapeAttrs{shape});
 }
 
@@ -92,7 +92,8 @@ TEST(CpuBackend, IntegerDivisionAndPowRunOnTheEvaluator) {
   const ValueId q = add(g, Op::div, {a, b});
   g.set_outputs({add(g, Op::add, {q, a}), add(g, Op::pow, {a, b}), add(g, Op::mul, {a, b})});
   const CpuBackendStats before = cpu_backend_stats();
-  expect_matches_interpreter(g, {make_data(int32, 30, 1), make_data(int32, 30, 2, Data::kPositive)});
+  expect_matches_interpreter(g,
+                             {make_data(int32, 30, 1), make_data(int32, 30, 2, Data::kPositive)});
   const CpuBackendStats after = cpu_backend_stats();
   EXPECT_EQ(after.kernels_evaluated - before.kernels_evaluated, 2u);
   EXPECT_EQ(after.kernels_compiled_run - before.kernels_compiled_run, 1u);
@@ -106,9 +107,9 @@ TEST(CpuBackend, LibraryStepsBetweenKernels) {
   const ValueId m = add(g, Op::matmul, {ea, b});
   const ValueId c = add(g, Op::cat, {m, m}, ir::AxisAttrs{2});
   g.set_outputs({add(g, Op::sum, {add(g, Op::neg, {c})}, ir::ReduceAttrs{{1}, true})});
-  expect_matches_interpreter(g, {make_data(float32, 60, 1, Data::kSmallInts),
-                                 make_data(float32, 30, 2, Data::kSmallInts)},
-                             kFloatSum);
+  expect_matches_interpreter(
+      g, {make_data(float32, 60, 1, Data::kSmallInts), make_data(float32, 30, 2, Data::kSmallInts)},
+      kFloatSum);
 }
 
 TEST(CpuBackend, OutputsAreFreshBuffersAndInputsAreUntouched) {
@@ -130,12 +131,13 @@ TEST(CpuBackend, OutputsAreFreshBuffersAndInputsAreUntouched) {
 TEST(CpuBackend, LargeKernelsRunOnThePool) {
   const int old = runtime::num_threads();
   runtime::set_num_threads(4);
-  for (int64_t n : {int64_t{32767}, int64_t{32768}, int64_t{32769}, int64_t{4 * 32768 + 5},
-                    int64_t{1} << 20}) {
+  for (int64_t n :
+       {int64_t{32767}, int64_t{32768}, int64_t{32769}, int64_t{4 * 32768 + 5}, int64_t{1} << 20}) {
     Graph g;
     const ValueId x = g.add_input(TensorType{float32, {n}});
     const ValueId h = add(g, Op::cast, {x}, ir::CastAttrs{float16});
-    g.set_outputs({add(g, Op::mul, {x, add(g, Op::relu, {x})}), add(g, Op::sqrt, {add(g, Op::abs, {h})})});
+    g.set_outputs(
+        {add(g, Op::mul, {x, add(g, Op::relu, {x})}), add(g, Op::sqrt, {add(g, Op::abs, {h})})});
     expect_matches_interpreter(g, {make_data(float32, n, 5)}, {}, std::to_string(n));
   }
   runtime::set_num_threads(old);
@@ -153,24 +155,27 @@ TEST(CpuBackend, DISABLED_SpeedOfAFusedKernel) {
   v = add(g, Op::mul, {add(g, Op::exp, {v}), x});
   g.set_outputs({add(g, Op::sum, {v}, ir::ReduceAttrs{{0}, false})});
   BufferPtr in = runtime::Buffer::allocate(n * sizeof(float));
-  for (int64_t i = 0; i < n; ++i) in->as<float>()[i] = -4.f + 8.f * static_cast<float>(i % 1000) / 1000.f;
+  for (int64_t i = 0; i < n; ++i)
+    in->as<float>()[i] = -4.f + 8.f * static_cast<float>(i % 1000) / 1000.f;
   auto time = [&](Backend& backend) {
     backend.run(g, {in});  // warm up (compiles)
     double best = 1e30;
     for (int r = 0; r < 3; ++r) {
       const auto start = std::chrono::steady_clock::now();
       backend.run(g, {in});
-      best = std::min(best, std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - start).count());
+      best = std::min(
+          best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count());
     }
     return best;
   };
   CpuBackend cpu(test_cache());
   interp::Interpreter interpreter;
   const double cpu_ms = time(cpu), interp_ms = time(interpreter);
-  std::printf("((x*2+1).exp()*x).sum() on 16M float32, %d threads: cpu %.2f ms, interpreter "
-              "%.2f ms (%.1fx)\n",
-              runtime::num_threads(), cpu_ms, interp_ms, interp_ms / cpu_ms);
+  std::printf(
+      "((x*2+1).exp()*x).sum() on 16M float32, %d threads: cpu %.2f ms, interpreter "
+      "%.2f ms (%.1fx)\n",
+      runtime::num_threads(), cpu_ms, interp_ms, interp_ms / cpu_ms);
 }
 
 }  // namespace

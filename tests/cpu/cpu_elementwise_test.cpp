@@ -48,10 +48,10 @@ void check_op(Op op, DType dtype, int arity, std::vector<Data> data) {
 }
 
 TEST(CpuElementwise, UnaryOpsEveryDtype) {
-  const Op ops[] = {Op::neg,   Op::abs,   Op::sign,  Op::relu,    Op::sqrt,  Op::rsqrt,
-                    Op::reciprocal, Op::exp, Op::expm1, Op::log,  Op::log2,  Op::log10,
-                    Op::log1p, Op::sin,   Op::cos,   Op::tan,     Op::tanh,  Op::sigmoid,
-                    Op::erf,   Op::floor, Op::ceil,  Op::round,   Op::trunc, Op::logical_not};
+  const Op ops[] = {Op::neg,        Op::abs,   Op::sign,  Op::relu,  Op::sqrt,  Op::rsqrt,
+                    Op::reciprocal, Op::exp,   Op::expm1, Op::log,   Op::log2,  Op::log10,
+                    Op::log1p,      Op::sin,   Op::cos,   Op::tan,   Op::tanh,  Op::sigmoid,
+                    Op::erf,        Op::floor, Op::ceil,  Op::round, Op::trunc, Op::logical_not};
   for (Op op : ops) {
     for (DType dtype : kAllDTypes) {
       if (ir::has_trait(op, ir::kFloatOnly) && !is_floating_point(dtype)) continue;
@@ -61,9 +61,9 @@ TEST(CpuElementwise, UnaryOpsEveryDtype) {
 }
 
 TEST(CpuElementwise, BinaryOpsEveryDtype) {
-  const Op ops[] = {Op::add, Op::sub, Op::mul, Op::div, Op::pow, Op::maximum, Op::minimum,
-                    Op::eq,  Op::ne,  Op::lt,  Op::le,  Op::gt,  Op::ge,      Op::logical_and,
-                    Op::logical_or};
+  const Op ops[] = {Op::add,     Op::sub,     Op::mul, Op::div,         Op::pow,
+                    Op::maximum, Op::minimum, Op::eq,  Op::ne,          Op::lt,
+                    Op::le,      Op::gt,      Op::ge,  Op::logical_and, Op::logical_or};
   for (Op op : ops) {
     for (DType dtype : kAllDTypes) {
       // Integer division by zero raises; integer pow of a wide exponent is just slow.
@@ -81,7 +81,8 @@ TEST(CpuElementwise, IntegerDivisionByZeroRaisesLikeTheInterpreter) {
   const ValueId a = g.add_input(TensorType{int32, {4}});
   const ValueId b = g.add_input(TensorType{int32, {4}});
   g.set_outputs({add(g, Op::div, {a, b})});
-  const std::vector<BufferPtr> in = {make_data(int32, 4, 1), make_data(int32, 4, 2, Data::kSmallInts)};
+  const std::vector<BufferPtr> in = {make_data(int32, 4, 1),
+                                     make_data(int32, 4, 2, Data::kSmallInts)};
   std::memset(in[1]->data(), 0, 4);
   CpuBackend cpu(test_cache());
   EXPECT_THROW(cpu.run(g, in), Error);
@@ -107,9 +108,9 @@ TEST(CpuElementwise, WhereEveryDtype) {
     const ValueId b = g.add_input(TensorType{dtype, kShape});
     g.set_outputs({add(g, Op::where, {c, a, b})});
     const int64_t n = numel(kShape);
-    expect_matches_interpreter(g, {make_data(boolean, n, 1), make_data(dtype, n, 2),
-                                   make_data(dtype, n, 3)},
-                               {}, std::string("where ") + std::string(name(dtype)));
+    expect_matches_interpreter(
+        g, {make_data(boolean, n, 1), make_data(dtype, n, 2), make_data(dtype, n, 3)}, {},
+        std::string("where ") + std::string(name(dtype)));
   }
 }
 
@@ -132,9 +133,10 @@ TEST(CpuElementwise, LogicalOpsOnMixedDtypes) {
 TEST(CpuElementwise, ConstantsOfEveryDtype) {
   // Constants convert like the interpreter's constant nodes: 300 wraps in int8, 2.7 truncates,
   // NaN and 1e10 saturate in integer dtypes, 0.1 rounds twice on its way to float16.
-  const Scalar values[] = {Scalar(300), Scalar(-2.7), Scalar(0.1), Scalar(1e10), Scalar(true),
-                           Scalar(std::numeric_limits<double>::quiet_NaN()), Scalar(-0.0),
-                           Scalar(int64_t{1} << 62)};
+  const Scalar values[] = {Scalar(300),  Scalar(-2.7),
+                           Scalar(0.1),  Scalar(1e10),
+                           Scalar(true), Scalar(std::numeric_limits<double>::quiet_NaN()),
+                           Scalar(-0.0), Scalar(int64_t{1} << 62)};
   for (DType dtype : kAllDTypes) {
     for (const Scalar& value : values) {
       Graph g;
@@ -172,8 +174,8 @@ TEST(CpuElementwise, TransposedAndSteppedOperands) {
     Graph g;
     const ValueId x = g.add_input(TensorType{dtype, {7, 5, 3}});
     const ValueId y = g.add_input(TensorType{dtype, {3, 12, 7}});
-    const ValueId xt = add(g, Op::permute, {x}, ir::PermuteAttrs{{2, 1, 0}});      // [3, 5, 7]
-    const ValueId ys = add(g, Op::slice, {y}, ir::SliceAttrs{1, 1, 11, 2});        // [3, 5, 7]
+    const ValueId xt = add(g, Op::permute, {x}, ir::PermuteAttrs{{2, 1, 0}});  // [3, 5, 7]
+    const ValueId ys = add(g, Op::slice, {y}, ir::SliceAttrs{1, 1, 11, 2});    // [3, 5, 7]
     const ValueId yss = add(g, Op::slice, {ys}, ir::SliceAttrs{2, 0, 7, 1});
     g.set_outputs({add(g, Op::sub, {xt, yss}), add(g, Op::neg, {xt})});
     expect_matches_interpreter(g, {make_data(dtype, 105, 3), make_data(dtype, 252, 4)}, {},
@@ -224,7 +226,8 @@ TEST(CpuElementwise, ZeroSizeAndZeroDimTensors) {
   for (const Shape& shape : {Shape{0}, Shape{0, 5}, Shape{4, 0, 3}, Shape{}}) {
     Graph g;
     const ValueId x = g.add_input(TensorType{float32, shape});
-    g.set_outputs({add(g, Op::exp, {add(g, Op::neg, {x})}), add(g, Op::cast, {x}, ir::CastAttrs{int8})});
+    g.set_outputs(
+        {add(g, Op::exp, {add(g, Op::neg, {x})}), add(g, Op::cast, {x}, ir::CastAttrs{int8})});
     expect_matches_interpreter(g, {make_data(float32, numel(shape), 3)}, kTranscendental,
                                shape_to_string(shape));
   }

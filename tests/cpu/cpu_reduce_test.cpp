@@ -87,8 +87,8 @@ TEST(CpuReduce, NaNIsTheExtremeAndTheFirstNaNWins) {
   expect_matches_interpreter(g, {in});
   CpuBackend cpu(test_cache());
   const std::vector<BufferPtr> out = cpu.run(g, {in});
-  EXPECT_EQ(out[2]->as<int64_t>()[0], 1);  // the first NaN
-  EXPECT_EQ(out[2]->as<int64_t>()[1], 3);  // 2 first at index 3
+  EXPECT_EQ(out[2]->as<int64_t>()[0], 1);             // the first NaN
+  EXPECT_EQ(out[2]->as<int64_t>()[1], 3);             // 2 first at index 3
   EXPECT_TRUE(std::signbit(out[1]->as<float>()[1]));  // -0.0 comes first among the zeros
 }
 
@@ -134,8 +134,8 @@ class ThreadCount {
 TEST(CpuReduce, ThreadChunkBoundaries) {
   ThreadCount threads(4);
   // Around 32K elements of work per chunk: kept extents that split into several chunks.
-  for (const Shape& shape : {Shape{32767, 1}, Shape{32769, 2}, Shape{1000, 33}, Shape{9, 70001},
-                             Shape{70001, 3}}) {
+  for (const Shape& shape :
+       {Shape{32767, 1}, Shape{32769, 2}, Shape{1000, 33}, Shape{9, 70001}, Shape{70001, 3}}) {
     check_reduction(Op::sum, float32, shape, {1}, false, Data::kSpecial, 2);
     check_reduction(Op::argmax, int32, shape, {1}, true, Data::kSmallInts, 2);
     check_reduction(Op::prod, int64, shape, {0}, false, Data::kSmallInts, 2);
@@ -167,9 +167,11 @@ TEST(CpuReduce, LongReductionsOfFewPointsSplitAcrossThreads) {
   ThreadCount threads(4);
   // One or a few kept points over a long extent: each point's range is cut into pieces whose
   // states combine in order (the first NaN, the first index of ties, wrapping integers).
-  const std::vector<std::pair<Shape, Shape>> cases = {
-      {{200000}, {0}}, {{3, 100003}, {1}}, {{70001, 2}, {0}}, {{5, 300, 401}, {1, 2}},
-      {{2, 257, 3, 301}, {0, 1, 3}}};
+  const std::vector<std::pair<Shape, Shape>> cases = {{{200000}, {0}},
+                                                      {{3, 100003}, {1}},
+                                                      {{70001, 2}, {0}},
+                                                      {{5, 300, 401}, {1, 2}},
+                                                      {{2, 257, 3, 301}, {0, 1, 3}}};
   for (const auto& [shape, axes] : cases) {
     for (DType dtype : {float32, float16, bfloat16, float64, int32, int8, int64, boolean}) {
       for (Op op : kReductions) {
@@ -196,8 +198,8 @@ TEST(CpuReduce, SplitOnlyLongReductionsOfFewPoints) {
   EXPECT_EQ(ranges({1 << 24}, {0}), 64);
   EXPECT_EQ(ranges({200000}, {0}), 6);
   EXPECT_EQ(ranges({2, 1 << 20}, {1}), 32);
-  EXPECT_EQ(ranges({60000}, {0}), 1);         // short
-  EXPECT_EQ(ranges({64, 1 << 20}, {1}), 1);   // enough points
+  EXPECT_EQ(ranges({60000}, {0}), 1);        // short
+  EXPECT_EQ(ranges({64, 1 << 20}, {1}), 1);  // enough points
   EXPECT_EQ(ranges({1 << 20}, {0}, Op::prod), 1);
   EXPECT_EQ(ranges({1 << 20}, {0}, Op::prod, int32), 32);
 }
@@ -207,9 +209,9 @@ TEST(CpuReduce, ArangeSumIsExactInFloat32) {
   constexpr int64_t n = 1000000;
   Graph g;
   const ValueId x = g.add_input(TensorType{float32, {n}});
-  const ValueId c = add(g, Op::expand,
-                        {add(g, Op::reshape, {g.add_constant(1e6, float32)}, ir::ShapeAttrs{{1}})},
-                        ir::ShapeAttrs{{n}});
+  const ValueId c =
+      add(g, Op::expand, {add(g, Op::reshape, {g.add_constant(1e6, float32)}, ir::ShapeAttrs{{1}})},
+          ir::ShapeAttrs{{n}});
   g.set_outputs({add(g, Op::sum, {add(g, Op::div, {x, c})}, ir::ReduceAttrs{{0}, false})});
   BufferPtr in = runtime::Buffer::allocate(n * sizeof(float));
   for (int64_t i = 0; i < n; ++i) in->as<float>()[i] = static_cast<float>(i);

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -50,20 +50,66 @@ enum class Data {
 };
 
 inline const std::vector<double>& special_floats() {
-  static const std::vector<double> values = {
-      0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 3.7, -3.7, 1e-3, 100.0, -100.0,
-      65504.0, 65520.0, 1e5, 3e9, -3e9, 1e19, -1e19, 1e-7, 6e-8, 1e-40, 127.5, 255.5, -128.5,
-      1.0 / 3.0, 1e30, -1e30,
-      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-      std::numeric_limits<double>::quiet_NaN()};
+  static const std::vector<double> values = {0.0,
+                                             -0.0,
+                                             1.0,
+                                             -1.0,
+                                             0.5,
+                                             -0.5,
+                                             1.5,
+                                             2.5,
+                                             -2.5,
+                                             3.7,
+                                             -3.7,
+                                             1e-3,
+                                             100.0,
+                                             -100.0,
+                                             65504.0,
+                                             65520.0,
+                                             1e5,
+                                             3e9,
+                                             -3e9,
+                                             1e19,
+                                             -1e19,
+                                             1e-7,
+                                             6e-8,
+                                             1e-40,
+                                             127.5,
+                                             255.5,
+                                             -128.5,
+                                             1.0 / 3.0,
+                                             1e30,
+                                             -1e30,
+                                             std::numeric_limits<double>::infinity(),
+                                             -std::numeric_limits<double>::infinity(),
+                                             std::numeric_limits<double>::quiet_NaN()};
   return values;
 }
 
 inline const std::vector<int64_t>& special_ints() {
-  static const std::vector<int64_t> values = {
-      0, 1, -1, 2, -2, 7, -7, 100, -100, 127, -128, 128, 255, 256, 32767, -32768, 65535,
-      2147483647, -2147483648LL, 4294967295LL, (int64_t{1} << 40) + 3,
-      std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
+  static const std::vector<int64_t> values = {0,
+                                              1,
+                                              -1,
+                                              2,
+                                              -2,
+                                              7,
+                                              -7,
+                                              100,
+                                              -100,
+                                              127,
+                                              -128,
+                                              128,
+                                              255,
+                                              256,
+                                              32767,
+                                              -32768,
+                                              65535,
+                                              2147483647,
+                                              -2147483648LL,
+                                              4294967295LL,
+                                              (int64_t{1} << 40) + 3,
+                                              std::numeric_limits<int64_t>::max(),
+                                              std::numeric_limits<int64_t>::min()};
   return values;
 }
 
@@ -160,7 +206,8 @@ inline bool float_bits(DType dtype, const unsigned char* p, int64_t* ordered, do
 inline std::string compare_buffers(DType dtype, const BufferPtr& want, const BufferPtr& got,
                                    Tolerance tol) {
   if (want->nbytes() != got->nbytes())
-    return "sizes differ: " + std::to_string(want->nbytes()) + " vs " + std::to_string(got->nbytes());
+    return "sizes differ: " + std::to_string(want->nbytes()) + " vs " +
+           std::to_string(got->nbytes());
   const size_t size = itemsize(dtype);
   const auto* w = static_cast<const unsigned char*>(want->data());
   const auto* g = static_cast<const unsigned char*>(got->data());

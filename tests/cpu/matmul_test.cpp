@@ -11,6 +11,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -57,8 +58,8 @@ void visit_storage(DType dtype, F&& f) {
 }
 
 template <class S>
-constexpr bool kFloating = std::is_floating_point_v<S> || std::is_same_v<S, Half> ||
-                           std::is_same_v<S, BFloat16>;
+constexpr bool kFloating =
+    std::is_floating_point_v<S> || std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>;
 
 // What the interpreter computes in: double for floats, int64 for the rest.
 template <class S>
@@ -269,13 +270,13 @@ class ScopedThreads {
 // Shapes around the micro-kernel tiles (mr 4..12, nr 8..32 on x86 hosts), the unroll of the k
 // loop (4), powers of two, primes, single rows and columns, and batches for both threading
 // schemes (split by batch, split inside a product).
-const Shape kShapes[] = {
-    {1, 1, 1, 1},    {1, 7, 13, 5},   {1, 5, 6, 7},     {1, 6, 7, 5},    {1, 11, 3, 31},
-    {1, 12, 4, 32},  {1, 13, 5, 33},  {1, 15, 16, 17},  {1, 16, 17, 15}, {1, 17, 15, 16},
-    {1, 24, 9, 64},  {1, 25, 2, 65},  {1, 63, 64, 65},  {1, 64, 65, 63}, {1, 65, 63, 64},
-    {1, 1, 100, 97}, {1, 97, 100, 1}, {1, 1, 1, 300},   {1, 300, 1, 1},  {1, 100, 1, 100},
-    {3, 5, 7, 9},    {4, 13, 17, 33}, {2, 40, 50, 60},  {5, 1, 3, 1},    {9, 12, 8, 32},
-    {1, 37, 300, 41}};
+const Shape kShapes[] = {{1, 1, 1, 1},    {1, 7, 13, 5},   {1, 5, 6, 7},    {1, 6, 7, 5},
+                         {1, 11, 3, 31},  {1, 12, 4, 32},  {1, 13, 5, 33},  {1, 15, 16, 17},
+                         {1, 16, 17, 15}, {1, 17, 15, 16}, {1, 24, 9, 64},  {1, 25, 2, 65},
+                         {1, 63, 64, 65}, {1, 64, 65, 63}, {1, 65, 63, 64}, {1, 1, 100, 97},
+                         {1, 97, 100, 1}, {1, 1, 1, 300},  {1, 300, 1, 1},  {1, 100, 1, 100},
+                         {3, 5, 7, 9},    {4, 13, 17, 33}, {2, 40, 50, 60}, {5, 1, 3, 1},
+                         {9, 12, 8, 32},  {1, 37, 300, 41}};
 
 class MatmulDTypeTest : public ::testing::TestWithParam<std::tuple<DType, int>> {
  protected:
@@ -293,8 +294,8 @@ TEST_P(MatmulDTypeTest, Shapes) {
 TEST_P(MatmulDTypeTest, SmallBlocks) {
   const MatmulTuning tuning{.mc = 1, .kc = 5, .nc = 1};
   uint64_t seed = 100;
-  for (const Shape& s : {Shape{1, 30, 23, 70}, Shape{2, 13, 11, 17}, Shape{1, 1, 40, 3},
-                         Shape{3, 29, 4, 35}}) {
+  for (const Shape& s :
+       {Shape{1, 30, 23, 70}, Shape{2, 13, 11, 17}, Shape{1, 1, 40, 3}, Shape{3, 29, 4, 35}}) {
     check_dtype(dtype(), s, Variant::kDense, tuning, ++seed);
   }
   check_dtype(dtype(), {1, 50, 37, 90}, Variant::kDense, {.mc = 25, .kc = 9, .nc = 40}, 7);
@@ -311,8 +312,8 @@ TEST_P(MatmulDTypeTest, StridedOperands) {
 }
 
 TEST_P(MatmulDTypeTest, ZeroSizes) {
-  for (const Shape& s : {Shape{1, 4, 0, 5}, Shape{3, 7, 0, 1}, Shape{1, 0, 4, 5},
-                         Shape{1, 4, 5, 0}, Shape{0, 4, 5, 6}}) {
+  for (const Shape& s : {Shape{1, 4, 0, 5}, Shape{3, 7, 0, 1}, Shape{1, 0, 4, 5}, Shape{1, 4, 5, 0},
+                         Shape{0, 4, 5, 6}}) {
     check_dtype(dtype(), s);
   }
   check_dtype(dtype(), {2, 3, 0, 4}, Variant::kColumnMajorC);
@@ -371,18 +372,60 @@ TEST(MatmulTest, Errors) {
 // Other micro-kernel shapes than the host's default, through the whole driver: the AVX2 and
 // SSE shapes on an AVX-512 host, odd row counts, one vector per row.
 TEST(MatmulTest, KernelShapes) {
-  const MatmulTuning shapes[] = {{.mr = 6, .nr = 16, .lanes = 8},
-                                 {.mr = 4, .nr = 8, .lanes = 4},
-                                 {.mr = 5, .nr = 24, .lanes = 8},
-                                 {.mr = 1, .nr = 4, .lanes = 4},
-                                 {.mr = 14, .nr = 32, .lanes = 16},
-                                 {.mr = 8, .nr = 64, .lanes = 16}};
+  const MatmulTuning shapes[] = {
+      {.mr = 6, .nr = 16, .lanes = 8},   {.mr = 4, .nr = 8, .lanes = 4},
+      {.mr = 5, .nr = 24, .lanes = 8},   {.mr = 1, .nr = 4, .lanes = 4},
+      {.mr = 14, .nr = 32, .lanes = 16}, {.mr = 8, .nr = 64, .lanes = 16}};
   for (const MatmulTuning& tuning : shapes) {
     SCOPED_TRACE(absl::StrFormat("%dx%d lanes %d", tuning.mr, tuning.nr, tuning.lanes));
     for (DType dtype : {float32, float64, int32, int64, float16}) {
       check_dtype(dtype, {2, 23, 19, 70}, Variant::kDense, tuning);
     }
   }
+}
+
+TEST(MatmulKernelTest, EdgeShapes) {
+  const MatmulKernelShape shape{12, 32, 16, 384};
+  EXPECT_EQ(matmul_edge_shape(shape, 1, 32), (MatmulKernelShape{4, 32, 16, 384}));
+  EXPECT_EQ(matmul_edge_shape(shape, 4, 32), (MatmulKernelShape{4, 32, 16, 384}));
+  EXPECT_EQ(matmul_edge_shape(shape, 5, 17), (MatmulKernelShape{8, 32, 16, 384}));
+  EXPECT_EQ(matmul_edge_shape(shape, 11, 16), (MatmulKernelShape{12, 16, 16, 384}));
+  EXPECT_EQ(matmul_edge_shape(shape, 12, 1), (MatmulKernelShape{12, 16, 16, 384}));
+  EXPECT_EQ(matmul_edge_shape({6, 16, 8, 384}, 3, 9), (MatmulKernelShape{4, 16, 8, 384}));
+  EXPECT_EQ(matmul_edge_shape({4, 8, 4, 384}, 1, 3), (MatmulKernelShape{2, 4, 4, 384}));
+  EXPECT_EQ(matmul_edge_shape({4, 8, 4, 384}, 3, 5), (MatmulKernelShape{4, 8, 4, 384}));
+  EXPECT_THROW(matmul_edge_shape(shape, 0, 32), Error);
+  EXPECT_THROW(matmul_edge_shape(shape, 13, 32), Error);
+  EXPECT_THROW(matmul_edge_shape(shape, 12, 33), Error);
+}
+
+// Several user threads multiply at once (they take turns on the pool), and a matmul inside a
+// parallel_for chunk runs inline on that chunk's thread.
+TEST(MatmulTest, ConcurrentAndNested) {
+  ScopedThreads scoped(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t] {
+      check_dtype(t % 2 == 0 ? float32 : int16, {2, 61, 70, 45}, Variant::kDense, {},
+                  static_cast<uint64_t>(t));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  constexpr int64_t kBatch = 6, kN = 20;
+  std::vector<float> a(kBatch * kN * kN), b(a.size()), c(a.size()), expected(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<float>(i % 7) - 3;
+    b[i] = static_cast<float>(i % 5) - 2;
+  }
+  matmul(float32, a.data(), b.data(), expected.data(), kBatch, kN, kN, kN);
+  runtime::parallel_for(0, kBatch, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t at = p * kN * kN;
+      matmul(float32, a.data() + at, b.data() + at, c.data() + at, 1, kN, kN, kN);
+    }
+  });
+  EXPECT_EQ(c, expected);  // small integers: exact in any order
 }
 
 // The micro-kernel alone: random panels, k around the unroll factor, both store modes.
@@ -402,7 +445,8 @@ TEST(MatmulKernelTest, AgainstNaive) {
         T* b = b_storage.data();
         while (reinterpret_cast<uintptr_t>(b) % 64 != 0) ++b;
         for (T& x : a) x = static_cast<T>(static_cast<int>(rng() % 19) - 9);
-        for (int64_t i = 0; i < nr * k; ++i) b[i] = static_cast<T>(static_cast<int>(rng() % 19) - 9);
+        for (int64_t i = 0; i < nr * k; ++i)
+          b[i] = static_cast<T>(static_cast<int>(rng() % 19) - 9);
         for (int64_t accumulate : {0, 1}) {
           for (T& x : c) x = static_cast<T>(static_cast<int>(rng() % 7));
           const std::vector<T> before = c;
@@ -456,8 +500,8 @@ TEST(MatmulBenchmark, DISABLED_Float32Gflops) {
         matmul(float32, a.data(), b.data(), c.data(), 1, n, n, n);
         best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
       }
-      std::cout << absl::StrFormat("matmul float32 %4d^3, %d threads: %7.1f GFLOP/s\n", n,
-                                   threads, 2.0 * n * n * n / best * 1e-9);
+      std::cout << absl::StrFormat("matmul float32 %4d^3, %d threads: %7.1f GFLOP/s\n", n, threads,
+                                   2.0 * n * n * n / best * 1e-9);
     }
   }
 }

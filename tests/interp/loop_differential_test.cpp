@@ -8,7 +8,7 @@
 //
 // Environment (for replaying a failure or a long run by hand):
 //   KILN_FUZZ_SEED=S     first seed (default 1); graph i uses seed S + i
-//   KILN_FUZZ_GRAPHS=N   number of graphs (default 2000)
+//   KILN_FUZZ_GRAPHS=N   number of graphs per test (defaults: 5000 and 500)
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -72,11 +72,13 @@ std::string first_difference(DType dtype, const BufferPtr& want, const BufferPtr
 }
 
 // "" when both backends agree on the graph of `seed`; otherwise what differs.
-std::string check(uint64_t seed, std::vector<int64_t>& op_counts) {
-  const RandomGraph rg = random_graph(seed);
+std::string check(uint64_t seed, const RandomGraphOptions& options,
+                  std::vector<int64_t>& op_counts) {
+  const RandomGraph rg = random_graph(seed, options);
   const ir::Graph& g = rg.graph;
   for (const ir::Node& n : g.nodes()) ++op_counts[static_cast<size_t>(n.op)];
-  if (auto s = ir::verify(g); !s.ok()) return "the generator built an invalid graph: " + s.ToString();
+  if (auto s = ir::verify(g); !s.ok())
+    return "the generator built an invalid graph: " + s.ToString();
   auto reparsed = ir::parse_graph(ir::to_string(g));
   if (!reparsed.ok() || ir::to_string(*reparsed) != ir::to_string(g))
     return "the graph text does not round-trip, so it cannot replay this failure";
@@ -97,41 +99,62 @@ std::string check(uint64_t seed, std::vector<int64_t>& op_counts) {
     const ir::TensorType& t = g.node(g.outputs()[i]).type;
     if (got[i]->nbytes() != want[i]->nbytes())
       return "output " + std::to_string(i) + " has the wrong size";
-    if (want[i]->nbytes() > 0 && std::memcmp(want[i]->data(), got[i]->data(), want[i]->nbytes()) != 0)
-      return "output " + std::to_string(i) + " (" + ir::to_string(t) + ") differs: " +
-             first_difference(t.dtype, want[i], got[i]);
+    if (want[i]->nbytes() > 0 &&
+        std::memcmp(want[i]->data(), got[i]->data(), want[i]->nbytes()) != 0)
+      return "output " + std::to_string(i) + " (" + ir::to_string(t) +
+             ") differs: " + first_difference(t.dtype, want[i], got[i]);
   }
   return "";
 }
 
-TEST(LoopDifferential, RandomGraphsMatchTheInterpreterBitForBit) {
+// Runs KILN_FUZZ_GRAPHS (default `count`) graphs of `options` from seed KILN_FUZZ_SEED (default
+// 1); reports the first five failures with what replays them. Returns how often each op ran.
+std::vector<int64_t> fuzz(const char* test, const RandomGraphOptions& options, uint64_t count) {
   const uint64_t first = env_or("KILN_FUZZ_SEED", 1);
-  const uint64_t count = env_or("KILN_FUZZ_GRAPHS", 2000);
+  count = env_or("KILN_FUZZ_GRAPHS", count);
   std::vector<int64_t> op_counts(static_cast<size_t>(ir::kNumOps), 0);
   int failures = 0;
   for (uint64_t i = 0; i < count && failures < 5; ++i) {
     const uint64_t seed = first + i;
     std::string error;
     try {
-      error = check(seed, op_counts);
+      error = check(seed, options, op_counts);
     } catch (const std::exception& e) {
       error = std::string("threw: ") + e.what();
     }
     if (error.empty()) continue;
     ++failures;
+    const ir::Graph g = random_graph(seed, options).graph;
     ADD_FAILURE() << "seed " << seed << ": " << error << "\nreplay: KILN_FUZZ_SEED=" << seed
-                  << " KILN_FUZZ_GRAPHS=1 kiln_interp_tests --gtest_filter='LoopDifferential.*'\n"
-                  << ir::to_string(random_graph(seed).graph) << "lowered:\n"
-                  << program_text(random_graph(seed).graph);
+                  << " KILN_FUZZ_GRAPHS=1 kiln_interp_tests --gtest_filter='LoopDifferential."
+                  << test << "'\n"
+                  << ir::to_string(g) << "lowered:\n"
+                  << program_text(g);
   }
-  // The generator must keep reaching every op (a default run covers them all many times).
-  if (count >= 2000) {
+  std::cout << "[ fuzzer   ] " << test << ": " << count << " graphs from seed " << first << ", "
+            << failures << " failures\n";
+  return op_counts;
+}
+
+TEST(LoopDifferential, RandomGraphsMatchTheInterpreterBitForBit) {
+  const std::vector<int64_t> op_counts =
+      fuzz("RandomGraphsMatchTheInterpreterBitForBit", RandomGraphOptions{}, 5000);
+  // The generator must keep reaching every op (a default run covers each many times).
+  if (env_or("KILN_FUZZ_GRAPHS", 5000) >= 2000) {
     for (int op = 0; op < ir::kNumOps; ++op)
       EXPECT_GT(op_counts[static_cast<size_t>(op)], 0)
           << ir::op_name(static_cast<ir::Op>(op)) << " never generated";
   }
-  std::cout << "[ fuzzer   ] " << count << " graphs from seed " << first << ", " << failures
-            << " failures\n";
+}
+
+TEST(LoopDifferential, LargerShapes) {
+  // Sizes up to 9: reductions over more than 16 elements, where the interpreter's pairwise
+  // summation splits into a tree that the kernel must reproduce exactly.
+  RandomGraphOptions options;
+  options.max_rank = 3;
+  options.max_size = 9;
+  options.max_ops = 20;
+  fuzz("LargerShapes", options, 500);
 }
 
 }  // namespace

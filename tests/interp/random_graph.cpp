@@ -29,11 +29,13 @@ using ir::ValueId;
 constexpr DType kDTypes[] = {float32, float64, float16, bfloat16, int8,
                              int16,   int32,   int64,   uint8,    boolean};
 constexpr DType kFloatDTypes[] = {float32, float64, float16, bfloat16};
-constexpr Op kUnary[] = {Op::neg,   Op::abs,     Op::sign,  Op::relu,  Op::sqrt,       Op::rsqrt,
-                         Op::reciprocal, Op::exp, Op::expm1, Op::log,  Op::log2,       Op::log10,
-                         Op::log1p, Op::sin,     Op::cos,   Op::tan,   Op::tanh,       Op::sigmoid,
-                         Op::erf,   Op::floor,   Op::ceil,  Op::round, Op::trunc,      Op::logical_not};
-constexpr Op kArithmetic[] = {Op::add, Op::sub, Op::mul, Op::div, Op::pow, Op::maximum, Op::minimum};
+constexpr Op kUnary[] = {Op::neg,   Op::abs,        Op::sign,    Op::relu,       Op::sqrt,
+                         Op::rsqrt, Op::reciprocal, Op::exp,     Op::expm1,      Op::log,
+                         Op::log2,  Op::log10,      Op::log1p,   Op::sin,        Op::cos,
+                         Op::tan,   Op::tanh,       Op::sigmoid, Op::erf,        Op::floor,
+                         Op::ceil,  Op::round,      Op::trunc,   Op::logical_not};
+constexpr Op kArithmetic[] = {Op::add, Op::sub,     Op::mul,    Op::div,
+                              Op::pow, Op::maximum, Op::minimum};
 constexpr Op kComparisons[] = {Op::eq, Op::ne, Op::lt, Op::le, Op::gt, Op::ge};
 constexpr Op kReductions[] = {Op::sum, Op::prod, Op::amax, Op::amin, Op::argmax, Op::argmin};
 
@@ -124,7 +126,8 @@ class Builder {
   // Mostly recent values, so that chains form; sometimes any earlier one (shared subexpressions).
   ValueId pick() {
     const int64_t n = static_cast<int64_t>(pool_.size());
-    if (rng_.chance(55)) return pool_[static_cast<size_t>(n - 1 - rng_.below(std::min<int64_t>(n, 3)))];
+    if (rng_.chance(55))
+      return pool_[static_cast<size_t>(n - 1 - rng_.below(std::min<int64_t>(n, 3)))];
     return pool_[static_cast<size_t>(rng_.below(n))];
   }
   ValueId pick_or_constant(DType dtype) {
@@ -188,7 +191,8 @@ class Builder {
   // Two operands of one shape from a and b: broadcast both when they allow it, else b like a.
   std::pair<ValueId, ValueId> same_shape(ValueId a, ValueId b) {
     const std::optional<Shape> common = broadcast_shape(type(a).shape, type(b).shape);
-    if (common && numel(*common) <= 1024) return {broadcast_to(a, *common), broadcast_to(b, *common)};
+    if (common && numel(*common) <= 1024)
+      return {broadcast_to(a, *common), broadcast_to(b, *common)};
     return {a, shape_like(b, type(a).shape)};
   }
 
@@ -211,7 +215,8 @@ class Builder {
     ValueId a = pick();
     const DType dtype = type(a).dtype;
     ValueId b = pick_or_constant(dtype);
-    if (ir::has_trait(op, ir::kLogical)) b = rng_.chance(50) ? b : cast_to(b, one_of(rng_, kDTypes));
+    if (ir::has_trait(op, ir::kLogical))
+      b = rng_.chance(50) ? b : cast_to(b, one_of(rng_, kDTypes));
     auto [x, y] = same_shape(a, b);
     // An integer divisor of 0 throws in the interpreter: max(y, 1) is never 0.
     if (op == Op::div && !is_floating_point(dtype))
@@ -222,9 +227,9 @@ class Builder {
   void where() {
     ValueId cond = pick();
     if (type(cond).dtype != boolean)
-      cond = rng_.chance(50) ? cast_to(cond, boolean)
-                             : add(Op::gt, {cond, broadcast_to(constant(type(cond).dtype),
-                                                               type(cond).shape)});
+      cond = rng_.chance(50)
+                 ? cast_to(cond, boolean)
+                 : add(Op::gt, {cond, broadcast_to(constant(type(cond).dtype), type(cond).shape)});
     const ValueId a = pick();
     const ValueId b = pick_or_constant(type(a).dtype);
     const Shape shape = type(cond).shape;
@@ -234,7 +239,8 @@ class Builder {
   ValueId permute(ValueId v) {
     Shape perm(type(v).shape.size());
     for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
-    for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng_.below(static_cast<int64_t>(i))]);
+    for (size_t i = perm.size(); i > 1; --i)
+      std::swap(perm[i - 1], perm[rng_.below(static_cast<int64_t>(i))]);
     return add(Op::permute, {v}, ir::PermuteAttrs{perm});
   }
 
@@ -399,11 +405,13 @@ class Builder {
     const int64_t dim = std::max_element(s.begin(), s.end()) - s.begin();
     const int64_t size = s[dim];
     if (size < 3) return slice(v, dim);
-    const ValueId inner = add(Op::slice, {v}, ir::SliceAttrs{dim, rng_.range(0, 1), size, rng_.range(1, 3)});
+    const ValueId inner =
+        add(Op::slice, {v}, ir::SliceAttrs{dim, rng_.range(0, 1), size, rng_.range(1, 3)});
     const int64_t n = type(inner).shape[dim];
     if (n < 2) return inner;
     const int64_t start = rng_.range(1, n - 1);
-    return add(Op::slice, {inner}, ir::SliceAttrs{dim, start, rng_.range(start + 1, n), rng_.range(1, 2)});
+    return add(Op::slice, {inner},
+               ir::SliceAttrs{dim, start, rng_.range(start + 1, n), rng_.range(1, 2)});
   }
 
   // Views stacked on a computed value and then consumed, so that they fold into one kernel's
@@ -413,7 +421,10 @@ class Builder {
     if (rng_.chance(70)) v = add(Op::neg, {v});
     for (int64_t k = rng_.range(2, 4); k > 0; --k) {
       const int64_t r = rng_.below(4);
-      v = r == 0 ? permute(v) : r == 1 ? (rng_.chance(40) ? slice_of_slice(v) : slice(v)) : r == 2 ? expand(v) : reshape_op(v, true);
+      v = r == 0   ? permute(v)
+          : r == 1 ? (rng_.chance(40) ? slice_of_slice(v) : slice(v))
+          : r == 2 ? expand(v)
+                   : reshape_op(v, true);
     }
     if (rng_.chance(25)) return reduction(v);
     const ValueId b = shape_like(pick_or_constant(type(v).dtype), type(v).shape);
@@ -498,7 +509,7 @@ std::vector<backends::BufferPtr> random_inputs(const RandomGraph& g, uint64_t se
         bits = rng.range(-spec.index_bound, spec.index_bound - 1);
       } else if (is_floating_point(dtype)) {
         const int64_t r = rng.below(100);
-        v = r < 50 ? static_cast<double>(rng.range(-8, 8)) / 2
+        v = r < 50   ? static_cast<double>(rng.range(-8, 8)) / 2
             : r < 85 ? rng.uniform() * 6 - 3
                      : one_of(rng, kSpecial);
       } else {

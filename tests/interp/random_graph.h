@@ -55,7 +55,8 @@ struct RandomGraphOptions {
 };
 
 // A random graph of min_ops..max_ops operations (helper casts, reshapes and expands that make
-// operands compatible count too) with one to three outputs.
+// operands compatible count too; the step that reaches the target may add a few more) with one
+// to three outputs.
 RandomGraph random_graph(uint64_t seed, const RandomGraphOptions& options = {});
 
 // Random data for every input of `g` (special float values, wrapping integers, 0/1 bools and

@@ -286,8 +286,8 @@ TEST(Fusion, UnitDimReshapeHelper) {
 }
 
 TEST(Fusion, LibraryOpHelper) {
-  for (ir::Op op : {ir::Op::matmul, ir::Op::index, ir::Op::index_put, ir::Op::cat,
-                    ir::Op::as_strided_scatter})
+  for (ir::Op op :
+       {ir::Op::matmul, ir::Op::index, ir::Op::index_put, ir::Op::cat, ir::Op::as_strided_scatter})
     EXPECT_TRUE(is_library_op(op)) << ir::op_name(op);
   for (ir::Op op : {ir::Op::add, ir::Op::sum, ir::Op::as_strided, ir::Op::reshape, ir::Op::cast})
     EXPECT_FALSE(is_library_op(op)) << ir::op_name(op);

@@ -170,9 +170,17 @@ TEST(KernelText, PrintsConstantsExactly) {
   EXPECT_NE(to_string(constant_kernel(int64_t{-3}, int32)).find("constant -3 :"),
             std::string::npos);
   EXPECT_NE(to_string(constant_kernel(true, boolean)).find("constant true :"), std::string::npos);
-  EXPECT_NE(to_string(constant_kernel(std::numeric_limits<double>::infinity()))
-                .find("constant inf :"),
-            std::string::npos);
+  EXPECT_NE(
+      to_string(constant_kernel(std::numeric_limits<double>::infinity())).find("constant inf :"),
+      std::string::npos);
+}
+
+TEST(KernelText, RanksPastTheLayoutMaskPrint) {
+  // Regression: printing shifted the 32-bit zero-stride mask by the dim (undefined from 32 on).
+  const Shape sizes(33, 2);
+  Case c = make(sizes, {contiguous_strides(sizes)});
+  compute_layouts(c.kernel, c.launch);
+  EXPECT_NE(to_string(c.kernel).find(std::string(32, 's') + "?+unit]"), std::string::npos);
 }
 
 TEST(StructuralKey, KernelsThatDifferOnlyInAConstantGetDifferentKeys) {

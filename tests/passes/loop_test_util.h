@@ -55,8 +55,8 @@ inline std::string lowered_text(std::string_view text) {
     std::string out;
     for (const ir::ProgramStep& step : program.steps) {
       if (step.kind == ir::ProgramStep::Kind::kNode)
-        absl::StrAppend(&out, "library %", step.node, " = ",
-                        sv(ir::op_name(g->node(step.node).op)), "\n");
+        absl::StrAppend(&out, "library %", step.node, " = ", sv(ir::op_name(g->node(step.node).op)),
+                        "\n");
       else
         out += step_text(step);
     }

@@ -186,19 +186,20 @@ TEST(LowerLoops, AViewChainOfAComputedValueFoldsIntoOneKernel) {
 }
 
 TEST(LowerLoops, AsStridedOfABufferAddressesItDirectly) {
-  EXPECT_EQ(lowered_text("%0 = input() {index=0} : f32[6]\n"
-                         "%1 = as_strided(%0) {sizes=[2, 2], strides=[1, 2], offset=1} : f32[2, 2]\n"
-                         "%2 = neg(%1) : f32[2, 2]\n"
-                         "return %2\n"),
-            "kernel elementwise rank=2\n"
-            "  arg0: f32 in [ss]\n"
-            "  arg1: f32 out [ss+unit]\n"
-            "  %0 = load arg0 : f32\n"
-            "  %1 = neg(%0) : f32\n"
-            "  store arg1 <- %1\n"
-            "  sizes [2, 2]\n"
-            "  arg0 = %0 strides [1, 2] offset 1\n"
-            "  arg1 = %2 strides [2, 1] offset 0\n");
+  EXPECT_EQ(
+      lowered_text("%0 = input() {index=0} : f32[6]\n"
+                   "%1 = as_strided(%0) {sizes=[2, 2], strides=[1, 2], offset=1} : f32[2, 2]\n"
+                   "%2 = neg(%1) : f32[2, 2]\n"
+                   "return %2\n"),
+      "kernel elementwise rank=2\n"
+      "  arg0: f32 in [ss]\n"
+      "  arg1: f32 out [ss+unit]\n"
+      "  %0 = load arg0 : f32\n"
+      "  %1 = neg(%0) : f32\n"
+      "  store arg1 <- %1\n"
+      "  sizes [2, 2]\n"
+      "  arg0 = %0 strides [1, 2] offset 1\n"
+      "  arg1 = %2 strides [2, 1] offset 0\n");
 }
 
 TEST(LowerLoops, ARegroupingReshapeOfABufferReadsItRowMajor) {
@@ -310,23 +311,48 @@ TEST(LowerLoops, ARegroupingViewOfAConstantIsTheConstant) {
 
 TEST(LowerLoops, AViewOfAConstantOutputDoesNotAddressItsBuffer) {
   // The constant is an output too (a one-element buffer); the reshape still inlines it.
-  EXPECT_EQ(lowered_text("%0 = constant() {value=3} : i32[]\n"
-                         "%1 = as_strided(%0) {sizes=[2, 2], strides=[0, 0], offset=0} : i32[2, 2]\n"
-                         "%2 = neg(%1) : i32[2, 2]\n"
-                         "return %0, %2\n"),
-            "kernel elementwise rank=0\n"
-            "  arg0: i32 out []\n"
-            "  %0 = constant 3 : i32\n"
-            "  store arg0 <- %0\n"
-            "  sizes []\n"
-            "  arg0 = %0 strides [] offset 0\n"
-            "kernel elementwise rank=1\n"
-            "  arg0: i32 out [s+unit]\n"
-            "  %0 = constant 3 : i32\n"
-            "  %1 = neg(%0) : i32\n"
-            "  store arg0 <- %1\n"
-            "  sizes [4]\n"
-            "  arg0 = %2 strides [1] offset 0\n");
+  EXPECT_EQ(
+      lowered_text("%0 = constant() {value=3} : i32[]\n"
+                   "%1 = as_strided(%0) {sizes=[2, 2], strides=[0, 0], offset=0} : i32[2, 2]\n"
+                   "%2 = neg(%1) : i32[2, 2]\n"
+                   "return %0, %2\n"),
+      "kernel elementwise rank=0\n"
+      "  arg0: i32 out []\n"
+      "  %0 = constant 3 : i32\n"
+      "  store arg0 <- %0\n"
+      "  sizes []\n"
+      "  arg0 = %0 strides [] offset 0\n"
+      "kernel elementwise rank=1\n"
+      "  arg0: i32 out [s+unit]\n"
+      "  %0 = constant 3 : i32\n"
+      "  %1 = neg(%0) : i32\n"
+      "  store arg0 <- %1\n"
+      "  sizes [4]\n"
+      "  arg0 = %2 strides [1] offset 0\n");
+}
+
+TEST(LowerLoops, TheProgramListsItsBuffersAndExplainsEveryDecision) {
+  auto g = testing::parse_verified(
+      "%0 = input() {index=0} : f32[3]\n"
+      "%1 = constant() {value=2.0} : f32[]\n"
+      "%2 = reshape(%1) {shape=[1]} : f32[1]\n"
+      "%3 = expand(%2) {shape=[3]} : f32[3]\n"
+      "%4 = mul(%0, %3) : f32[3]\n"
+      "%5 = sum(%4) {axes=[0], keepdim=false} : f32[]\n"
+      "return %5\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const ir::Program program = lower_to_loops(*g, plan_fusion(*g));
+  EXPECT_EQ(program.materialized, (std::vector<ir::ValueId>{0, 5}));
+  EXPECT_EQ(program.decisions, (std::vector<std::string>{
+                                   "%0 = input: graph input",
+                                   "%1 = constant: constant, inlined",
+                                   "%2 = reshape: fused into its consumer",
+                                   "%3 = expand: fused into its consumer",
+                                   "%4 = mul: fused into its consumer",
+                                   "%5 = sum: graph output",
+                               }));
+  ASSERT_EQ(program.steps.size(), 1u);
+  EXPECT_EQ(program.steps[0].arg_values, (std::vector<ir::ValueId>{0, 5}));
 }
 
 TEST(LowerLoops, AnOutputThatIsAnInputNeedsNoStep) {

@@ -1,0 +1,310 @@
+// Reduction loop nests of the CPU backend: per kept point, blocks of kept points, and the
+// partial reductions of a split (split_reduction.h), with the accumulators of every reduce op.
+//
+// Every kept point reduces its elements in the interpreter's row-major order over the reduced
+// dims, which argmax's "first index" and the sequential floating product depend on. Only the
+// floating sum may reorder its additions (reassoc, so that it vectorizes).
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/backends/cpu/codegen.h"
+#include "kiln/backends/cpu/codegen_loops.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::backends::cpu::codegen {
+
+using ir::KernelExpr;
+using ir::Op;
+
+llvm::Type* KernelEmitter::acc_type() {
+  llvm::Type* type = s_.compute_type(reduced_dtype());
+  // The interpreter sums and multiplies floating values in double.
+  const Op op = k_.reduce_op;
+  if (type->isFloatingPointTy() && (op == Op::sum || op == Op::prod)) return b_.getDoubleTy();
+  return type;
+}
+
+llvm::Value* KernelEmitter::acc_init() {
+  // The identity of sum/prod; for the extremes a value every element beats or ties (ties keep
+  // the first index, so a row of -inf still reports its first element).
+  const Op op = k_.reduce_op;
+  llvm::Type* type = acc_type();
+  const bool floating = type->isFloatingPointTy();
+  const bool want_max = op == Op::amax || op == Op::argmax;
+  if (op == Op::sum) return llvm::Constant::getNullValue(type);
+  if (op == Op::prod)
+    return floating ? llvm::ConstantFP::get(type, 1.0) : llvm::ConstantInt::get(type, 1);
+  if (floating) return llvm::ConstantFP::getInfinity(type, /*Negative=*/want_max);
+  return want_max ? i64(std::numeric_limits<int64_t>::min())
+                  : i64(std::numeric_limits<int64_t>::max());
+}
+
+void KernelEmitter::start_kept(llvm::Value* begin) {
+  // Only reached with begin < end, so every kept size is nonzero.
+  llvm::Value* rest = begin;
+  for (int32_t d = kept_ - 1; d > 0; --d) {
+    b_.CreateStore(b_.CreateURem(rest, sizes_[d]), coord_slots_[d]);
+    rest = b_.CreateUDiv(rest, sizes_[d]);
+  }
+  if (kept_ > 0) b_.CreateStore(rest, coord_slots_[0]);
+  b_.CreateStore(begin, pos_slot_);
+}
+
+void KernelEmitter::step_kept(llvm::Value* count, llvm::BasicBlock* next, llvm::BasicBlock* exit) {
+  llvm::Type* t = b_.getInt64Ty();
+  if (kept_ == 0) {
+    b_.CreateBr(exit);  // a single point
+    return;
+  }
+  // The caller checked that the range goes on, so the outermost kept dim never overflows.
+  for (int32_t d = kept_ - 1; d > 0; --d) {
+    llvm::Value* c =
+        b_.CreateAdd(b_.CreateLoad(t, coord_slots_[d]), d == kept_ - 1 ? count : i64(1));
+    llvm::Value* fits = b_.CreateICmpULT(c, sizes_[d]);
+    b_.CreateStore(b_.CreateSelect(fits, c, i64(0)), coord_slots_[d]);
+    llvm::BasicBlock* carry = block("carry");
+    b_.CreateCondBr(fits, next, carry);
+    b_.SetInsertPoint(carry);
+  }
+  b_.CreateStore(b_.CreateAdd(b_.CreateLoad(t, coord_slots_[0]), kept_ == 1 ? count : i64(1)),
+                 coord_slots_[0]);
+  b_.CreateBr(next);
+}
+
+void KernelEmitter::reduced_loops(int32_t d, const Values& bases, llvm::Value* flat, bool hoist,
+                                  const ReducedBody& inner) {
+  const bool innermost = d == rank_ - 1;
+  if (innermost && hoist) hoist_loads(bases, d);
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* head = block(innermost ? "reduce.inner" : "reduce.outer");
+  llvm::BasicBlock* after = block("reduce.after");
+  b_.CreateBr(head);
+  b_.SetInsertPoint(head);
+  llvm::PHINode* r = b_.CreatePHI(b_.getInt64Ty(), 2, "r");
+  r->addIncoming(i64(0), pre);
+  llvm::Value* index = b_.CreateAdd(b_.CreateMul(flat, sizes_[d]), r);
+  const Values here = advance(bases, d, {r});
+  if (innermost) {
+    inner(here, index);
+  } else {
+    reduced_loops(d + 1, here, index, hoist, inner);
+  }
+  llvm::Value* next = b_.CreateAdd(r, i64(1));
+  r->addIncoming(next, b_.GetInsertBlock());
+  b_.CreateCondBr(b_.CreateICmpEQ(next, sizes_[d]), after, head);
+  b_.SetInsertPoint(after);
+}
+
+llvm::Value* KernelEmitter::reduced_result(llvm::Value* acc, llvm::Value* index) {
+  if (k_.reduce_op == Op::argmax || k_.reduce_op == Op::argmin)
+    return b_.CreateLoad(b_.getInt64Ty(), index);
+  const DType dtype = reduced_dtype();
+  llvm::Value* result = b_.CreateLoad(acc_type(), acc);
+  // The interpreter rounds its double sum (product) to the compute type, then stores.
+  if (result->getType()->isFloatingPointTy())
+    result = b_.CreateFPCast(result, s_.compute_type(dtype));
+  return s_.from_compute(dtype, result);
+}
+
+void KernelEmitter::emit_reduction(llvm::Value* begin, llvm::Value* end) {
+  if (points_per_block(k_) > 1) return emit_blocked_reduction(begin, end);
+  llvm::AllocaInst* acc = b_.CreateAlloca(acc_type());
+  llvm::AllocaInst* index = b_.CreateAlloca(b_.getInt64Ty());
+  // The reduced extent is empty when any reduced size is 0: sum gives 0, prod 1.
+  llvm::Value* nonempty = b_.getTrue();
+  for (int32_t d = kept_; d < rank_; ++d)
+    nonempty = b_.CreateAnd(nonempty, b_.CreateICmpNE(sizes_[d], i64(0)));
+  llvm::BasicBlock* start = block("start");
+  llvm::BasicBlock* exit = block("exit");
+  b_.CreateCondBr(b_.CreateICmpSLT(begin, end), start, exit);
+
+  // Parallel points are the kept coordinates, stepped by an odometer; each reduces all of the
+  // reduced dims in nested loops, the innermost one a contiguous walk that vectorizes.
+  b_.SetInsertPoint(start);
+  start_kept(begin);
+  llvm::BasicBlock* point = block("point");
+  b_.CreateBr(point);
+  b_.SetInsertPoint(point);
+  Values coords;
+  for (int32_t d = 0; d < kept_; ++d)
+    coords.push_back(b_.CreateLoad(b_.getInt64Ty(), coord_slots_[d]));
+  llvm::Value* pos = b_.CreateLoad(b_.getInt64Ty(), pos_slot_);
+  const Values bases = advance(offsets_, 0, coords);
+  b_.CreateStore(acc_init(), acc);
+  b_.CreateStore(i64(0), index);
+  llvm::BasicBlock* loops = block("reduce");
+  llvm::BasicBlock* finish = block("finish");
+  b_.CreateCondBr(nonempty, loops, finish);
+  b_.SetInsertPoint(loops);
+  reduced_loops(kept_, bases, i64(0), /*hoist=*/true, [&](const Values& here, llvm::Value* flat) {
+    accumulate(evaluate(here, -1, nullptr)[k_.stores[0].second], flat, acc, index);
+  });
+  b_.CreateBr(finish);
+
+  b_.SetInsertPoint(finish);
+  const size_t out = static_cast<size_t>(k_.stores[0].first);
+  s_.store(k_.args[out].dtype, reduced_result(acc, index), address(out, bases[out]));
+  llvm::Value* new_pos = b_.CreateAdd(pos, i64(1));
+  b_.CreateStore(new_pos, pos_slot_);
+  llvm::BasicBlock* step = block("step");
+  b_.CreateCondBr(b_.CreateICmpSGE(new_pos, end), exit, step);
+  b_.SetInsertPoint(step);
+  step_kept(i64(1), point, exit);
+  b_.SetInsertPoint(exit);
+  b_.CreateRetVoid();
+}
+
+void KernelEmitter::emit_blocked_reduction(llvm::Value* begin, llvm::Value* end) {
+  llvm::Type* i64_type = b_.getInt64Ty();
+  const int64_t kBlock = points_per_block(k_);
+  llvm::Value* accs = b_.CreateAlloca(acc_type(), i64(kBlock));
+  llvm::Value* indices = b_.CreateAlloca(i64_type, i64(kBlock));
+  llvm::Value* nonempty = b_.getTrue();
+  for (int32_t d = kept_; d < rank_; ++d)
+    nonempty = b_.CreateAnd(nonempty, b_.CreateICmpNE(sizes_[d], i64(0)));
+  llvm::BasicBlock* start = block("start");
+  llvm::BasicBlock* exit = block("exit");
+  b_.CreateCondBr(b_.CreateICmpSLT(begin, end), start, exit);
+
+  // A block: up to kBlock consecutive points along the innermost kept dim. The reduced loops
+  // run outside, an inner loop across the block's points inside: it reads neighbouring
+  // elements and updates independent accumulators, so it vectorizes without reordering any
+  // point's own sequence of elements.
+  b_.SetInsertPoint(start);
+  start_kept(begin);
+  llvm::BasicBlock* head = block("block");
+  b_.CreateBr(head);
+  b_.SetInsertPoint(head);
+  const int32_t inner_kept = kept_ - 1;
+  Values coords;
+  for (int32_t d = 0; d < kept_; ++d) coords.push_back(b_.CreateLoad(i64_type, coord_slots_[d]));
+  llvm::Value* pos = b_.CreateLoad(i64_type, pos_slot_);
+  const Values bases = advance(offsets_, 0, coords);
+  auto smin = [&](llvm::Value* a, llvm::Value* b) {
+    return b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);
+  };
+  llvm::Value* count = smin(
+      smin(b_.CreateSub(sizes_[inner_kept], coords.back()), b_.CreateSub(end, pos)), i64(kBlock));
+  auto acc_at = [&](llvm::Value* j) { return b_.CreateInBoundsGEP(acc_type(), accs, j); };
+  auto index_at = [&](llvm::Value* j) { return b_.CreateInBoundsGEP(i64_type, indices, j); };
+  counted_loop(count, "init", [&](llvm::Value* j) {
+    b_.CreateStore(acc_init(), acc_at(j));
+    b_.CreateStore(i64(0), index_at(j));
+  });
+  llvm::BasicBlock* loops = block("reduce");
+  llvm::BasicBlock* finish = block("finish");
+  b_.CreateCondBr(nonempty, loops, finish);
+  b_.SetInsertPoint(loops);
+  reduced_loops(kept_, bases, i64(0), /*hoist=*/false, [&](const Values& here, llvm::Value* flat) {
+    hoist_loads(here, inner_kept);
+    counted_loop(count, "across", [&](llvm::Value* j) {
+      accumulate(evaluate(here, inner_kept, j)[k_.stores[0].second], flat, acc_at(j), index_at(j));
+    });
+  });
+  b_.CreateBr(finish);
+
+  b_.SetInsertPoint(finish);
+  const size_t out = static_cast<size_t>(k_.stores[0].first);
+  counted_loop(count, "store", [&](llvm::Value* j) {
+    s_.store(k_.args[out].dtype, reduced_result(acc_at(j), index_at(j)),
+             address(out, offset_at(out, bases, inner_kept, j)));
+  });
+  llvm::Value* new_pos = b_.CreateAdd(pos, count);
+  b_.CreateStore(new_pos, pos_slot_);
+  llvm::BasicBlock* step = block("step");
+  b_.CreateCondBr(b_.CreateICmpSGE(new_pos, end), exit, step);
+  b_.SetInsertPoint(step);
+  step_kept(count, head, exit);
+  b_.SetInsertPoint(exit);
+  b_.CreateRetVoid();
+}
+
+void KernelEmitter::emit_partial(llvm::Value* point, llvm::Value* begin, llvm::Value* end,
+                                 llvm::Value* state) {
+  llvm::AllocaInst* acc = b_.CreateAlloca(acc_type());
+  llvm::AllocaInst* index = b_.CreateAlloca(b_.getInt64Ty());
+  // The kept coordinates of `point`, then the reduced flat range [begin, end) in runs.
+  llvm::Value* rest = point;
+  Values coords(static_cast<size_t>(kept_), nullptr);
+  for (int32_t d = kept_ - 1; d >= 0; --d) {
+    coords[d] = d > 0 ? b_.CreateURem(rest, sizes_[d]) : rest;
+    if (d > 0) rest = b_.CreateUDiv(rest, sizes_[d]);
+  }
+  const Values bases = advance(offsets_, 0, coords);
+  b_.CreateStore(acc_init(), acc);
+  b_.CreateStore(begin, index);
+  llvm::BasicBlock* runs = block("runs");
+  llvm::BasicBlock* write = block("write");
+  b_.CreateCondBr(b_.CreateICmpSLT(begin, end), runs, write);
+  b_.SetInsertPoint(runs);
+  emit_runs(kept_, bases, begin, end,
+            [&](const Values& run_bases, llvm::Value* j, llvm::Value* flat) {
+              accumulate(evaluate(run_bases, rank_ - 1, j)[k_.stores[0].second],
+                         b_.CreateAdd(flat, j), acc, index);
+            });
+  b_.CreateBr(write);
+
+  // ReductionState: the accumulator as int64 bits (floating ones widened to double, exactly)
+  // and the index.
+  b_.SetInsertPoint(write);
+  llvm::Value* value = b_.CreateLoad(acc_type(), acc);
+  if (value->getType()->isFloatingPointTy())
+    value = b_.CreateBitCast(b_.CreateFPCast(value, b_.getDoubleTy()), b_.getInt64Ty());
+  llvm::Value* slots = b_.CreatePointerCast(state, llvm::PointerType::getUnqual(b_.getInt64Ty()));
+  b_.CreateAlignedStore(value, slots, llvm::Align(8));
+  b_.CreateAlignedStore(b_.CreateLoad(b_.getInt64Ty(), index),
+                        b_.CreateInBoundsGEP(b_.getInt64Ty(), slots, i64(1)), llvm::Align(8));
+  b_.CreateRetVoid();
+}
+
+void KernelEmitter::accumulate(llvm::Value* value, llvm::Value* flat, llvm::Value* acc_ptr,
+                               llvm::Value* index_ptr) {
+  llvm::Type* type = acc_type();
+  llvm::Value* x = s_.to_compute(reduced_dtype(), value);
+  llvm::Value* acc = b_.CreateLoad(type, acc_ptr);
+  const bool floating = x->getType()->isFloatingPointTy();
+  switch (k_.reduce_op) {
+    case Op::sum: {
+      if (!floating) {
+        b_.CreateStore(b_.CreateAdd(acc, x), acc_ptr);  // wraps
+        return;
+      }
+      // Reassociation on this add alone lets the vectorizer keep several partial sums; the
+      // order is fixed by the compiled code and the size, so results are deterministic.
+      llvm::Value* sum = b_.CreateFAdd(acc, b_.CreateFPCast(x, type));
+      if (auto* inst = llvm::dyn_cast<llvm::Instruction>(sum)) inst->setHasAllowReassoc(true);
+      b_.CreateStore(sum, acc_ptr);
+      return;
+    }
+    case Op::prod:  // sequential, as the interpreter multiplies
+      b_.CreateStore(floating ? b_.CreateFMul(acc, b_.CreateFPCast(x, type)) : b_.CreateMul(acc, x),
+                     acc_ptr);
+      return;
+    case Op::amax:
+    case Op::amin:
+    case Op::argmax:
+    case Op::argmin: {
+      // The interpreter's scan: strictly better replaces (ties keep the first), a NaN beats
+      // everything and, once found, nothing replaces it.
+      const bool want_max = k_.reduce_op == Op::amax || k_.reduce_op == Op::argmax;
+      llvm::Value* better = nullptr;
+      if (floating) {
+        better = want_max ? b_.CreateFCmpOGT(x, acc) : b_.CreateFCmpOLT(x, acc);
+        better = b_.CreateOr(better, b_.CreateFCmpUNO(x, x));
+        better = b_.CreateAnd(better, b_.CreateFCmpORD(acc, acc));
+      } else {
+        better = want_max ? b_.CreateICmpSGT(x, acc) : b_.CreateICmpSLT(x, acc);
+      }
+      b_.CreateStore(b_.CreateSelect(better, x, acc), acc_ptr);
+      llvm::Value* index = b_.CreateLoad(b_.getInt64Ty(), index_ptr);
+      b_.CreateStore(b_.CreateSelect(better, flat, index), index_ptr);
+      return;
+    }
+    default:
+      throw Error(
+          absl::StrCat("cpu codegen: ", sv(ir::op_name(k_.reduce_op)), " is not a reduction"));
+  }
+}
+
+}  // namespace kiln::backends::cpu::codegen
