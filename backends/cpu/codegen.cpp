@@ -2,6 +2,7 @@
 // the modules it builds (loop nests: codegen_loops.cpp; scalar code: codegen_expr.cpp).
 #include "kiln/backends/cpu/codegen.h"
 
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "kiln/ir/absl_compat.h"
 #include "kiln/ir/infer.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/half.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
@@ -96,6 +98,55 @@ std::string why_not_emittable(const LoopKernel& k) {
     default:
       return absl::StrCat(sv(ir::op_name(k.reduce_op)), " is not a reduction");
   }
+}
+
+bool is_runtime_constant(const LoopKernel& kernel, size_t expr) {
+  if (kernel.exprs[expr].kind != KernelExpr::Kind::kConstant) return false;
+  for (const KernelExpr& e : kernel.exprs)
+    if (e.kind == KernelExpr::Kind::kOp && e.op == Op::pow && e.operands.size() == 2 &&
+        e.operands[1] == static_cast<int32_t>(expr))
+      return false;
+  return true;
+}
+
+uint64_t constant_bits(DType t, const Scalar& value) {
+  // As the interpreter's eval_constant: float64 -> float rounds once, float -> float16 again.
+  const bool from_float = value.is_floating_point();
+  const double d = value.to_double();
+  const int64_t i = value.to_int64();  // saturating truncation, NaN -> 0, for float scalars
+  const float f = from_float ? static_cast<float>(d) : static_cast<float>(i);
+  switch (t.kind()) {
+    case DType::Kind::kFloat32:
+      return float_bits(f);
+    case DType::Kind::kFloat64: {
+      const double v = from_float ? d : static_cast<double>(i);
+      uint64_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      return bits;
+    }
+    case DType::Kind::kFloat16:
+      return Half::from_float(f);
+    case DType::Kind::kBFloat16:
+      return BFloat16::from_float(f);
+    case DType::Kind::kBool:
+      return value.to_bool() ? 1 : 0;
+    case DType::Kind::kInt8:
+    case DType::Kind::kInt16:
+    case DType::Kind::kInt32:
+    case DType::Kind::kInt64:
+    case DType::Kind::kUInt8:
+      return static_cast<uint64_t>(i);  // the kernel keeps the low bits: two's complement
+  }
+  throw Error("cpu codegen: unknown dtype");
+}
+
+std::vector<int64_t> kernel_sizes(const LoopKernel& kernel, const ir::KernelLaunch& launch) {
+  std::vector<int64_t> sizes(launch.sizes.begin(), launch.sizes.end());
+  for (size_t i = 0; i < kernel.exprs.size(); ++i)
+    if (is_runtime_constant(kernel, i))
+      sizes.push_back(
+          static_cast<int64_t>(constant_bits(kernel.exprs[i].dtype, kernel.exprs[i].constant)));
+  return sizes;
 }
 
 int64_t points_per_block(const LoopKernel& kernel) {

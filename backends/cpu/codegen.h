@@ -3,8 +3,9 @@
 //   void SYMBOL(void** data, const int64_t* sizes, const int64_t* strides,
 //               const int64_t* offsets, int64_t begin, int64_t end)
 //
-// data[a] is argument a's buffer, sizes the launch's `rank` sizes, strides the launch strides
-// flattened row-major (args x rank), offsets one per argument, all in elements. The function
+// data[a] is argument a's buffer, sizes the launch's `rank` sizes followed by the kernel's
+// runtime constants (kernel_sizes()), strides the launch strides flattened row-major
+// (args x rank), offsets one per argument, all in elements. The function
 // runs the points [begin, end) of the kernel's *parallel* index space: for an elementwise
 // kernel the row-major flattening of all dims; for a reduction kernel that of the kept dims,
 // each point then looping over every reduced dim. Disjoint ranges touch disjoint outputs, so a
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kiln/ir/kernel.h"
 
@@ -41,6 +43,18 @@ namespace kiln::backends::cpu {
 
 using KernelFunction = void (*)(void* const* data, const int64_t* sizes, const int64_t* strides,
                                 const int64_t* offsets, int64_t begin, int64_t end);
+
+// Constants are runtime values too, so that `x * lr` with a new lr, or a mean over a new batch
+// size (a division by the count), reuses the compiled kernel. Only a pow exponent is compiled
+// in (LLVM turns x ** 2 into x * x).
+bool is_runtime_constant(const ir::LoopKernel& kernel, size_t expr);
+// A constant converted to dtype t like the interpreter's constant nodes (a Python float as a
+// float64 value, an int as an int64 one), as its stored bits in the low bits of a uint64:
+// float16 0.1 is the float16 nearest to the float nearest to 0.1, int8 300 is 44.
+uint64_t constant_bits(DType t, const Scalar& value);
+// The sizes array of a launch: its rank sizes, then the bits of each runtime constant in
+// expression order.
+std::vector<int64_t> kernel_sizes(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch);
 
 // Why `kernel` cannot be compiled natively ("" when it can): integer div and pow, kernels
 // above 32 dims, malformed kernels. Such kernels run on the loop-IR evaluator.

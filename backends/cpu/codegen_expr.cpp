@@ -4,13 +4,14 @@
 // contraction into FMA, reassociation or NaN assumptions would all change results.
 #include "kiln/backends/cpu/codegen_expr.h"
 
+#include "kiln/backends/cpu/codegen.h"
+
 #include <cstring>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/runtime/error.h"
-#include "kiln/runtime/half.h"
 #include "llvm/IR/Intrinsics.h"
 
 namespace kiln::backends::cpu::codegen {
@@ -146,32 +147,13 @@ void ScalarEmitter::store(DType t, llvm::Value* value, llvm::Value* address) {
 }
 
 llvm::Value* ScalarEmitter::constant(DType t, const Scalar& value) {
-  // The interpreter converts a Python float like a float64 value and an int like an int64 one
-  // (eval_constant): float64 -> float rounds once, float -> float16 a second time.
-  const bool from_float = value.is_floating_point();
-  const double d = value.to_double();
-  const int64_t i = value.to_int64();  // saturating truncation, NaN -> 0, for float scalars
-  const float f = from_float ? static_cast<float>(d) : static_cast<float>(i);
-  switch (t.kind()) {
-    case DType::Kind::kFloat32:
-      return llvm::ConstantFP::get(b_.getFloatTy(), f);
-    case DType::Kind::kFloat64:
-      return llvm::ConstantFP::get(b_.getDoubleTy(), from_float ? d : static_cast<double>(i));
-    case DType::Kind::kFloat16:
-      return b_.getInt16(Half::from_float(f));
-    case DType::Kind::kBFloat16:
-      return b_.getInt16(BFloat16::from_float(f));
-    case DType::Kind::kBool:
-      return b_.getInt1(value.to_bool());
-    case DType::Kind::kInt8:
-    case DType::Kind::kInt16:
-    case DType::Kind::kInt32:
-    case DType::Kind::kInt64:
-    case DType::Kind::kUInt8:
-      // Two's complement truncation to the width.
-      return llvm::ConstantInt::get(value_type(t), static_cast<uint64_t>(i), /*isSigned=*/false);
-  }
-  throw Error("cpu codegen: unknown dtype");
+  return from_bits(t, b_.getInt64(constant_bits(t, value)));
+}
+
+llvm::Value* ScalarEmitter::from_bits(DType t, llvm::Value* bits) {
+  if (t == boolean) return b_.CreateICmpNE(bits, b_.getInt64(0));
+  const unsigned width = static_cast<unsigned>(itemsize(t) * 8);
+  return b_.CreateBitCast(b_.CreateTruncOrBitCast(bits, b_.getIntNTy(width)), value_type(t));
 }
 
 llvm::Value* ScalarEmitter::to_compute(DType t, llvm::Value* v) {

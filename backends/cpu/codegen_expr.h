@@ -40,6 +40,8 @@ class ScalarEmitter {
 
   // A constant of dtype t in storage form, converted like the interpreter's constant nodes.
   llvm::Value* constant(DType t, const Scalar& value);
+  // The storage form of dtype t held in the low bits of an i64 (see constant_bits).
+  llvm::Value* from_bits(DType t, llvm::Value* bits);
 
   llvm::Value* to_compute(DType t, llvm::Value* value);
   // Rounds (float16/bfloat16), narrows (float64 never: its compute form is double), wraps

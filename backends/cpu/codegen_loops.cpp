@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/backends/cpu/codegen.h"
 #include "kiln/backends/cpu/codegen_expr.h"
 #include "llvm/IR/Module.h"
 
@@ -97,6 +98,15 @@ void KernelEmitter::load_launch(llvm::Value* sizes, llvm::Value* strides, llvm::
     strides_.push_back(std::move(s));
     offsets_.push_back(at(offsets, static_cast<int64_t>(a)));
   }
+  // Runtime constants follow the sizes; compiled-in ones are LLVM constants.
+  int64_t next = rank_;
+  constants_.assign(k_.exprs.size(), nullptr);
+  for (size_t i = 0; i < k_.exprs.size(); ++i) {
+    const KernelExpr& e = k_.exprs[i];
+    if (e.kind != KernelExpr::Kind::kConstant) continue;
+    constants_[i] = is_runtime_constant(k_, i) ? s_.from_bits(e.dtype, at(sizes, next++))
+                                               : s_.constant(e.dtype, e.constant);
+  }
 }
 
 KernelEmitter::Values KernelEmitter::advance(const Values& bases, int32_t first_dim,
@@ -157,7 +167,7 @@ KernelEmitter::Values KernelEmitter::evaluate(const Values& bases, int32_t dim, 
         break;
       }
       case KernelExpr::Kind::kConstant:
-        v[i] = s_.constant(e.dtype, e.constant);
+        v[i] = constants_[i];
         break;
       case KernelExpr::Kind::kOp: {
         absl::InlinedVector<DType, 3> types;

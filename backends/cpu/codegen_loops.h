@@ -109,7 +109,8 @@ class KernelEmitter {
   Values ptrs_;                                 // per arg
   Values sizes_;                                // per dim
   std::vector<Values> strides_;                 // per arg, per dim; nullptr for a zero stride
-  Values offsets_;                              // per arg
+  Values offsets_;               // per arg
+  Values constants_;             // per expr: a constant's value (storage form), else nullptr
   std::vector<llvm::AllocaInst*> coord_slots_;  // per dim: the odometer
   llvm::AllocaInst* pos_slot_ = nullptr;
   Values hoisted_;  // per expr: a load done before the inner loop

@@ -89,9 +89,15 @@ CpuBackendStats cpu_backend_stats() {
 }
 
 std::string cpu_kernel_key(const ir::LoopKernel& kernel) {
-  std::string key = absl::StrCat(sv(kCodegenVersion), "\n", ir::structural_key(kernel));
-  for (size_t i = 0; i < kernel.exprs.size(); ++i) {
-    const ir::KernelExpr& e = kernel.exprs[i];
+  // Runtime constants are launch arguments: their values are no part of the code.
+  ir::LoopKernel masked = kernel;
+  for (size_t i = 0; i < masked.exprs.size(); ++i)
+    if (is_runtime_constant(kernel, i)) masked.exprs[i].constant = Scalar(0);
+  std::string key = absl::StrCat(sv(kCodegenVersion), "\n", ir::structural_key(masked));
+  // structural_key prints floating constants to 6 significant digits: add the exact bits of
+  // the compiled-in ones.
+  for (size_t i = 0; i < masked.exprs.size(); ++i) {
+    const ir::KernelExpr& e = masked.exprs[i];
     if (e.kind != ir::KernelExpr::Kind::kConstant || !e.constant.is_floating_point()) continue;
     const double value = e.constant.to_double();
     uint64_t bits = 0;
@@ -148,16 +154,16 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
   std::vector<int64_t> strides;
   strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
   for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
+  const std::vector<int64_t> sizes = kernel_sizes(kernel, launch);
   if (const int64_t ranges = split_count(kernel, launch); ranges > 1) {
     const auto partial = reinterpret_cast<PartialFunction>(function(kernel, key, true));
-    run_split_reduction(kernel, launch, data, strides.data(), partial, ranges);
+    run_split_reduction(kernel, launch, data, sizes.data(), strides.data(), partial, ranges);
     return;
   }
   const auto kernel_function = reinterpret_cast<KernelFunction>(function(kernel, key, false));
-  const int64_t* sizes = launch.sizes.data();
   const int64_t* offsets = launch.offsets.data();
   auto chunk = [&](int64_t begin, int64_t end) {
-    kernel_function(data.data(), sizes, strides.data(), offsets, begin, end);
+    kernel_function(data.data(), sizes.data(), strides.data(), offsets, begin, end);
   };
   const int64_t work = std::max<int64_t>(1, work_per_point(kernel, launch));
   int64_t grain = std::max<int64_t>(1, kChunkWork / work);

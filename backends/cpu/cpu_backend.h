@@ -22,8 +22,9 @@ struct CpuBackendStats {
 };
 CpuBackendStats cpu_backend_stats();
 
-// The key under which a kernel's code is cached: ir::structural_key plus what it does not
-// spell exactly (the bits of floating constants, which it prints to 6 digits) and the code
+// The key under which a kernel's code is cached: ir::structural_key of the kernel with its
+// runtime constants (codegen.h) masked, since their values are launch arguments; the exact
+// bits of the compiled-in floating constants (structural_key prints 6 digits); and the code
 // generator's version (bumped when the emitted code changes for an unchanged key, so that
 // objects in a disk cache written by an older kiln are not reused).
 std::string cpu_kernel_key(const ir::LoopKernel& kernel);
