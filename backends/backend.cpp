@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kiln/backends/interp/interpreter.h"
+#include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/runtime/error.h"
 
@@ -14,12 +15,16 @@ Backend& backend_for(Device device) {
   static Backend* chosen = [] () -> Backend* {
     const char* env = std::getenv("KILN_BACKEND");
     const std::string want = env ? env : "";
+    if (want == "cpu") {
+      static cpu::CpuBackend compiled;
+      return &compiled;
+    }
     if (want == "loops") {
       static interp::LoopBackend loops;
       return &loops;
     }
     if (!want.empty() && want != "interp")
-      throw Error("KILN_BACKEND=" + want + " is not available (expected 'interp' or 'loops')");
+      throw Error("KILN_BACKEND=" + want + " is not available (expected 'interp', 'loops' or 'cpu')");
     static interp::Interpreter interpreter;
     return &interpreter;
   }();

@@ -25,8 +25,9 @@ class Backend {
   virtual std::vector<BufferPtr> run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) = 0;
 };
 
-// The backend for a device: KILN_BACKEND=interp selects the reference interpreter (the only
-// CPU backend until the LLVM one lands).
+// The backend for a device. KILN_BACKEND selects it: `interp` (the reference interpreter, the
+// default for now), `loops` (fusion + lowering + the loop-IR evaluator) or `cpu` (fusion +
+// LLVM-compiled kernels; library ops such as matmul still run on the interpreter).
 Backend& backend_for(Device device);
 
 }  // namespace kiln::backends

@@ -106,9 +106,9 @@ class KernelEmitter {
   const int32_t kept_;
   llvm::Function* fn_ = nullptr;
 
-  Values ptrs_;                                 // per arg
-  Values sizes_;                                // per dim
-  std::vector<Values> strides_;                 // per arg, per dim; nullptr for a zero stride
+  Values ptrs_;                  // per arg
+  Values sizes_;                 // per dim
+  std::vector<Values> strides_;  // per arg, per dim; nullptr for a zero stride
   Values offsets_;               // per arg
   Values constants_;             // per expr: a constant's value (storage form), else nullptr
   std::vector<llvm::AllocaInst*> coord_slots_;  // per dim: the odometer

@@ -121,8 +121,8 @@ int64_t split_count(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch
 }
 
 void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-                         absl::Span<void* const> data, const int64_t* sizes,
-                         const int64_t* strides, PartialFunction partial, int64_t ranges) {
+                         absl::Span<void* const> data, const int64_t* sizes, const int64_t* strides,
+                         PartialFunction partial, int64_t ranges) {
   const int64_t points = parallel_extent(kernel, launch);
   const int64_t work = work_per_point(kernel, launch);
   std::vector<ReductionState> states(static_cast<size_t>(points * ranges));
@@ -133,8 +133,8 @@ void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& l
   runtime::parallel_for(0, points * ranges, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t r = t % ranges;
-      partial(data.data(), sizes, strides, launch.offsets.data(), bound(r),
-              bound(r + 1), t / ranges, &states[static_cast<size_t>(t)]);
+      partial(data.data(), sizes, strides, launch.offsets.data(), bound(r), bound(r + 1),
+              t / ranges, &states[static_cast<size_t>(t)]);
     }
   });
   // The output element of each kept point (its strides over the reduced dims are 0).

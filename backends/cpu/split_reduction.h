@@ -25,7 +25,7 @@ int64_t split_count(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch
 // stores each kept point's result. `sizes` and `strides` are the function's arrays
 // (kernel_sizes() and the launch's flattened strides).
 void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-                         absl::Span<void* const> data, const int64_t* sizes,
-                         const int64_t* strides, PartialFunction partial, int64_t ranges);
+                         absl::Span<void* const> data, const int64_t* sizes, const int64_t* strides,
+                         PartialFunction partial, int64_t ranges);
 
 }  // namespace kiln::backends::cpu

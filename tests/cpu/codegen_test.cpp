@@ -108,8 +108,9 @@ std::vector<unsigned char> run_split(const Graph& g, const std::vector<BufferPtr
   std::vector<int64_t> bounds = {0};
   bounds.insert(bounds.end(), cuts.begin(), cuts.end());
   bounds.push_back(parallel_extent(step.kernel, step.launch));
+  const std::vector<int64_t> sizes = kernel_sizes(step.kernel, step.launch);
   for (size_t i = 0; i + 1 < bounds.size(); ++i)
-    fn(data.data(), step.launch.sizes.data(), strides.data(), step.launch.offsets.data(), bounds[i],
+    fn(data.data(), sizes.data(), strides.data(), step.launch.offsets.data(), bounds[i],
        bounds[i + 1]);
   const auto* bytes = static_cast<const unsigned char*>(out->data());
   return std::vector<unsigned char>(bytes, bytes + out->nbytes());
@@ -121,7 +122,11 @@ TEST(CpuCodegen, AnySplitOfTheRangeGivesTheSameBytes) {
     Graph g;
     const ValueId x = g.add_input(TensorType{float16, {13, 7, 5}});
     const ValueId t = add(g, Op::permute, {x}, ir::PermuteAttrs{{1, 2, 0}});
-    g.set_outputs({add(g, Op::mul, {t, add(g, Op::neg, {t})})});
+    const ValueId c =
+        add(g, Op::expand,
+            {add(g, Op::reshape, {g.add_constant(0.3, float16)}, ir::ShapeAttrs{{1, 1, 1}})},
+            ir::ShapeAttrs{{7, 5, 13}});
+    g.set_outputs({add(g, Op::mul, {t, add(g, Op::sub, {c, t})})});
     const std::vector<BufferPtr> in = {make_data(float16, 455, 1)};
     const auto whole = run_split(g, in, {}, "kiln_test_split_a0");
     EXPECT_EQ(run_split(g, in, {1, 6, 7, 100, 454}, "kiln_test_split_a1"), whole);

@@ -8,6 +8,7 @@
 
 #include "cpu/cpu_test_util.h"
 #include "gtest/gtest.h"
+#include "kiln/backends/cpu/codegen.h"
 #include "kiln/backends/cpu/kernel_cache.h"
 #include "kiln/passes/fusion.h"
 #include "kiln/passes/lower_loops.h"
@@ -74,13 +75,48 @@ TEST(CpuBackend, ChangingTheBatchSizeReusesTheCompiledKernel) {
   EXPECT_EQ(after.kernels_compiled_run - before.kernels_compiled_run, 9u);
 }
 
-TEST(CpuBackend, KernelsThatDifferOnlyInAConstantDoNotShareCode) {
-  // ir::structural_key prints constants to 6 significant digits; the CPU key adds their bits.
-  for (double c : {0.1, 0.1000001, 0.10000001}) {
+TEST(CpuBackend, ConstantsAreLaunchArgumentsNotCode) {
+  // x * c for several c: one compiled kernel, each launch computing with its own constant
+  // (ir::structural_key prints 0.1 and 0.1000001 alike: the values must not come from it).
+  CpuBackend cpu(test_cache());
+  const BufferPtr in = make_data(float64, 8, 3);
+  uint64_t lookups_after_first = 0;
+  for (double c : {0.1, 0.1000001, 0.10000001, -7.0, 1e300}) {
     Graph g;
     const ValueId x = g.add_input(TensorType{float64, {8}});
     g.set_outputs({add(g, Op::mul, {x, splat(g, c, float64, {8})})});
-    expect_matches_interpreter(g, {make_data(float64, 8, 3)}, {}, std::to_string(c));
+    expect_matches_interpreter(cpu, g, {in}, {}, std::to_string(c));
+    if (lookups_after_first == 0) lookups_after_first = cpu_backend_stats().kernel_lookups;
+  }
+  EXPECT_EQ(cpu_backend_stats().kernel_lookups, lookups_after_first);
+}
+
+TEST(CpuBackend, MeanOverANewBatchSizeReusesTheKernel) {
+  // mean = sum / count: the count is a constant of the graph, new for every batch size.
+  CpuBackend cpu(test_cache());
+  uint64_t lookups_after_first = 0;
+  for (int64_t batch : {2, 3, 17, 64}) {
+    Graph g;
+    const ValueId x = g.add_input(TensorType{float32, {batch, 10}});
+    const ValueId total = add(g, Op::sum, {x}, ir::ReduceAttrs{{0}, false});
+    g.set_outputs({add(g, Op::div, {total, splat(g, static_cast<double>(batch), float32, {10})})});
+    expect_matches_interpreter(cpu, g, {make_data(float32, batch * 10, 4, Data::kModerate)},
+                               kFloatSum, std::to_string(batch));
+    if (lookups_after_first == 0) lookups_after_first = cpu_backend_stats().kernel_lookups;
+  }
+  EXPECT_EQ(cpu_backend_stats().kernel_lookups, lookups_after_first);
+}
+
+TEST(CpuBackend, PowExponentsAreCompiledIn) {
+  // x ** 2 becomes x * x (exact) because the exponent is part of the code.
+  for (double e : {2.0, 3.0, 0.5, -1.0}) {
+    Graph g;
+    const ValueId x = g.add_input(TensorType{float32, {40}});
+    g.set_outputs({add(g, Op::pow, {x, splat(g, e, float32, {40})})});
+    const ir::Program p = passes::lower_to_loops(g, passes::plan_fusion(g));
+    const ir::LoopKernel& k = p.steps[0].kernel;
+    for (size_t i = 0; i < k.exprs.size(); ++i) EXPECT_FALSE(is_runtime_constant(k, i));
+    expect_matches_interpreter(g, {make_data(float32, 40, 5)}, kTranscendental, std::to_string(e));
   }
 }
 
