@@ -1,12 +1,13 @@
 # kiln: `make run` builds and runs the examples; `make test` builds and runs every test.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+BENCH_BUILD ?= build-bench
 JOBS ?= $(shell nproc)
 # ccache keys on paths relative to the checkout, so fresh clones (CI) reuse earlier compiles.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps configure build run test test-unit test-conformance test-asan format clean
+.PHONY: all deps configure build run test test-unit test-conformance test-asan bench format clean
 
 all: build
 
@@ -39,8 +40,17 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# kiln against LibTorch on the same workloads, then a table of ratios (benchmarks/README.md).
+# Needs libtorch-dev, installed here only. Extra flags: make bench BENCH_ARGS=--benchmark_filter=matmul
+bench:
+	@tools/install-deps.sh bench
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_BUILD_BENCHMARKS=ON \
+	  -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_EXAMPLES=OFF >/dev/null
+	@cmake --build $(BENCH_BUILD) -j$(JOBS) --target kiln_bench
+	$(BENCH_BUILD)/benchmarks/kiln_bench $(BENCH_ARGS)
+
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

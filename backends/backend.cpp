@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "kiln/backends/interp/interpreter.h"
 #include "kiln/backends/cpu/cpu_backend.h"
+#include "kiln/backends/interp/interpreter.h"
 #include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/runtime/error.h"
 
@@ -12,10 +12,12 @@ namespace kiln::backends {
 
 Backend& backend_for(Device device) {
   if (!device.is_cpu()) throw Error("no backend for device " + device.str());
-  static Backend* chosen = [] () -> Backend* {
+  // The LLVM backend by default; the reference interpreter and the loop-IR evaluator stay
+  // selectable as oracles.
+  static Backend* chosen = []() -> Backend* {
     const char* env = std::getenv("KILN_BACKEND");
     const std::string want = env ? env : "";
-    if (want == "cpu") {
+    if (want.empty() || want == "cpu") {
       static cpu::CpuBackend compiled;
       return &compiled;
     }
@@ -23,8 +25,9 @@ Backend& backend_for(Device device) {
       static interp::LoopBackend loops;
       return &loops;
     }
-    if (!want.empty() && want != "interp")
-      throw Error("KILN_BACKEND=" + want + " is not available (expected 'interp', 'loops' or 'cpu')");
+    if (want != "interp")
+      throw Error("KILN_BACKEND=" + want +
+                  " is not available (expected 'cpu', 'interp' or 'loops')");
     static interp::Interpreter interpreter;
     return &interpreter;
   }();

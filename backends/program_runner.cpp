@@ -6,6 +6,7 @@
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/strided.h"
 
 namespace kiln::backends {
 namespace {
@@ -20,7 +21,73 @@ BufferPtr copy_of(const BufferPtr& src) {
   return out;
 }
 
+// A one-element buffer holding a constant node's value (library operands read constants
+// through all-zero strides).
+BufferPtr constant_buffer(const ir::Node& constant) {
+  ir::Graph single;
+  ir::Node scalar = constant;
+  scalar.type.shape = {};
+  single.set_outputs({single.add_node(std::move(scalar))});
+  static interp::Interpreter interpreter;
+  return interpreter.run(single, {})[0];
+}
+
+// The buffers of a kernel step's arguments, its outputs allocated; null for arguments bound
+// to `pending` (a library result that the library call allocates).
+std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& step,
+                               std::vector<BufferPtr>& buffers, ir::ValueId pending) {
+  std::vector<void*> data;
+  for (size_t a = 0; a < step.arg_values.size(); ++a) {
+    const ir::ValueId v = step.arg_values[a];
+    if (v == pending) {
+      data.push_back(nullptr);
+      continue;
+    }
+    if (step.kernel.args[a].is_output && !buffers[v]) buffers[v] = allocate_for(graph.node(v).type);
+    if (!buffers[v])
+      throw Error(absl::StrCat("internal error: kernel reads %", v, " before it is computed"));
+    data.push_back(buffers[v]->data());
+  }
+  return data;
+}
+
 }  // namespace
+
+BufferPtr dense_operand(const ir::OperandView& view, const BufferPtr& buffer,
+                        const ir::TensorType& type) {
+  const size_t size = itemsize(type.dtype);
+  const int64_t count = numel(type.shape);
+  if (view.offset == 0 && view.strides == contiguous_strides(type.shape) &&
+      buffer->nbytes() == static_cast<size_t>(count) * size)
+    return buffer;
+  BufferPtr out = allocate_for(type);
+  auto* to = static_cast<std::byte*>(out->data());
+  const auto* from = static_cast<const std::byte*>(buffer->data());
+  runtime::for_each_strided(type.shape, view.strides, view.offset, [&](int64_t element) {
+    std::memcpy(to, from + element * static_cast<int64_t>(size), size);
+    to += size;
+  });
+  return out;
+}
+
+BufferPtr KernelRunner::run_library(const ir::Graph& graph, const ir::ProgramStep& step,
+                                    absl::Span<const BufferPtr> operands,
+                                    absl::Span<void*> epilogue_data) {
+  const ir::Node& node = graph.node(step.node);
+  std::vector<BufferPtr> dense;
+  for (size_t i = 0; i < step.operands.size(); ++i)
+    dense.push_back(dense_operand(step.operands[i], operands[i], graph.node(node.inputs[i]).type));
+  BufferPtr result = run_node_on_interpreter(graph, step.node, dense);
+  if (step.epilogue.empty()) return result;
+  const ir::ProgramStep& epilogue = step.epilogue[0];
+  for (size_t a = 0; a < epilogue_data.size(); ++a)
+    if (epilogue.arg_values[a] == step.node) epilogue_data[a] = result->data();
+  ir::LoopKernel kernel = epilogue.kernel;
+  ir::KernelLaunch launch = epilogue.launch;
+  ir::canonicalize_launch(kernel, launch);
+  run(kernel, launch, epilogue_data);
+  return result;
+}
 
 BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId id,
                                   absl::Span<const BufferPtr> operands) {
@@ -70,8 +137,10 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
     const ir::ProgramStep& step = program.steps[s];
     if (step.kind == ir::ProgramStep::Kind::kNode) {
       release_after[step.node] = static_cast<int64_t>(s);
-      for (ir::ValueId in : graph.node(step.node).inputs)
-        release_after[in] = static_cast<int64_t>(s);
+      for (const ir::OperandView& view : step.operands)
+        release_after[view.value] = static_cast<int64_t>(s);
+      for (const ir::ProgramStep& epilogue : step.epilogue)
+        for (ir::ValueId v : epilogue.arg_values) release_after[v] = static_cast<int64_t>(s);
     } else {
       for (ir::ValueId v : step.arg_values) release_after[v] = static_cast<int64_t>(s);
     }
@@ -85,18 +154,22 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
     const ir::ProgramStep& step = program.steps[s];
     if (step.kind == ir::ProgramStep::Kind::kNode) {
       std::vector<BufferPtr> operands;
-      for (ir::ValueId in : graph.node(step.node).inputs) operands.push_back(buffers[in]);
-      buffers[step.node] = run_node_on_interpreter(graph, step.node, operands);
-    } else {
-      std::vector<void*> data;
-      for (size_t a = 0; a < step.arg_values.size(); ++a) {
-        const ir::ValueId v = step.arg_values[a];
-        if (step.kernel.args[a].is_output && !buffers[v])
-          buffers[v] = allocate_for(graph.node(v).type);
-        if (!buffers[v])
-          throw Error(absl::StrCat("internal error: kernel reads %", v, " before it is computed"));
-        data.push_back(buffers[v]->data());
+      for (const ir::OperandView& view : step.operands) {
+        const ir::Node& base = graph.node(view.value);
+        operands.push_back(base.op == ir::Op::constant ? constant_buffer(base)
+                                                       : buffers[view.value]);
+        if (!operands.back())
+          throw Error(absl::StrCat("internal error: %", step.node, " reads %", view.value,
+                                   " before it is computed"));
       }
+      std::vector<void*> epilogue_data;
+      if (!step.epilogue.empty()) {
+        const ir::ProgramStep& epilogue = step.epilogue[0];
+        epilogue_data = kernel_data(graph, epilogue, buffers, step.node);
+      }
+      buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
+    } else {
+      const std::vector<void*> data = kernel_data(graph, step, buffers, -1);
       runner.run(step.kernel, step.launch, data);
     }
     for (ir::ValueId id : releases[s]) buffers[id].reset();

@@ -14,12 +14,28 @@ class KernelRunner {
   // data[a] is argument a's buffer (element 0; offsets and strides come with the launch).
   virtual void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                    absl::Span<void* const> data) = 0;
+
+  // Runs library step `step` (ProgramStep::Kind::kNode) and returns its node's result in a
+  // fresh dense buffer. operands[i] is the buffer of step.operands[i].value (a one-element
+  // buffer holding the value for a constant). When the step has an epilogue,
+  // epilogue_data[a] is the buffer of its argument a, null where the argument is the node's
+  // result (which this call allocates), and this call also computes the epilogue. The default
+  // gathers strided operands into dense buffers, runs the node on the reference interpreter,
+  // then the epilogue kernel through run(); backends override it with their own routines.
+  virtual BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
+                                absl::Span<const BufferPtr> operands,
+                                absl::Span<void*> epilogue_data);
 };
 
 // Runs `program` (lowered from `graph`) and returns the graph outputs as fresh buffers, under
 // the same contract as Backend::run.
 std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& program,
                                    absl::Span<const BufferPtr> inputs, KernelRunner& runner);
+
+// The dense copy of a library operand: `view` over `buffer` (the view's value's buffer) for an
+// operand of type `type`; `buffer` itself when the view is already dense over all of it.
+BufferPtr dense_operand(const ir::OperandView& view, const BufferPtr& buffer,
+                        const ir::TensorType& type);
 
 // Runs one graph node on the reference interpreter over materialized operand buffers.
 BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId node,

@@ -3,4 +3,5 @@
 
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/indexing.h"
+#include "kiln/frontend/memory.h"
 #include "kiln/frontend/tensor.h"

@@ -31,10 +31,10 @@ namespace kiln::ir {
 struct KernelExpr {
   enum class Kind : uint8_t { kLoad, kConstant, kOp };
   Kind kind = Kind::kOp;
-  DType dtype = float32;     // the result dtype (the arg's dtype for a load)
-  int32_t arg = -1;          // kLoad: the argument read at the current point
-  Scalar constant = 0;       // kConstant: converted to dtype
-  Op op = Op::add;           // kOp: an elementwise op of the table (its attrs: CastAttrs only)
+  DType dtype = float32;  // the result dtype (the arg's dtype for a load)
+  int32_t arg = -1;       // kLoad: the argument read at the current point
+  Scalar constant = 0;    // kConstant: converted to dtype
+  Op op = Op::add;        // kOp: an elementwise op of the table (its attrs: CastAttrs only)
   absl::InlinedVector<int32_t, 3> operands;  // kOp: indices of earlier exprs
   friend bool operator==(const KernelExpr&, const KernelExpr&) = default;
 };
@@ -48,7 +48,7 @@ struct KernelArg {
 // How an argument's strides look, which decides the code a backend emits for it (a contiguous
 // innermost dim vectorizes; a zero stride hoists the load). Part of the kernel's identity.
 struct ArgLayout {
-  uint32_t zero_stride_dims = 0;  // bit d set: stride over dim d is 0
+  uint32_t zero_stride_dims = 0;   // bit d set: stride over dim d is 0
   bool inner_unit_stride = false;  // stride over the innermost dim is 1
   friend bool operator==(const ArgLayout&, const ArgLayout&) = default;
 };
@@ -91,15 +91,32 @@ std::string to_string(const LoopKernel& kernel);
 // A string that identifies the kernel structurally (ops, dtypes, layouts): the cache key.
 std::string structural_key(const LoopKernel& kernel);
 
+// An operand of a library step read in place from a materialized value's buffer: element
+// (i_0, ..., i_{r-1}) of the operand (r its rank) is element offset + sum_d strides[d] * i_d of
+// `value`. Transposed, broadcast and sliced operands of matmul are read this way, uncopied.
+// For a constant `value` (which has no buffer) the strides are all 0.
+struct OperandView {
+  ValueId value = -1;
+  Shape strides;
+  int64_t offset = 0;
+  friend bool operator==(const OperandView&, const OperandView&) = default;
+};
+
 // A whole realization: kernels and the graph nodes that run as library routines (matmul,
 // gather/scatter, cat, ...), in execution order, over graph values.
 struct ProgramStep {
   enum class Kind : uint8_t { kKernel, kNode };
   Kind kind = Kind::kKernel;
-  LoopKernel kernel;                 // kKernel
-  KernelLaunch launch;               // kKernel
-  std::vector<ValueId> arg_values;   // kKernel: the graph value bound to each kernel arg
-  ValueId node = -1;                 // kNode: the graph node to run (its operands are materialized)
+  LoopKernel kernel;                  // kKernel
+  KernelLaunch launch;                // kKernel
+  std::vector<ValueId> arg_values;    // kKernel: the graph value bound to each kernel arg
+  ValueId node = -1;                  // kNode: the graph node to run
+  std::vector<OperandView> operands;  // kNode: one per node input
+  // kNode (matmul): at most one elementwise kernel step over the node's result shape that reads
+  // the result at the same point (bias, activation), run on each tile of the result as soon as
+  // the library routine completes it. Its launch is not canonicalized (its dims are the
+  // result's), so that a runner can cut it into tiles.
+  std::vector<ProgramStep> epilogue;
 };
 
 struct Program {

@@ -38,6 +38,14 @@ bool is_constant_view(const ir::Graph& g, ir::ValueId id) {
   }
 }
 
+ir::ValueId strided_view_base(const ir::Graph& g, ir::ValueId id) {
+  while (true) {
+    const ir::Node& n = g.node(id);
+    if (!ir::has_trait(n.op, ir::kMovement) || n.op == Op::cat) return id;
+    id = n.inputs[0];
+  }
+}
+
 namespace {
 
 // A view or cast chain ending at an input or constant: cheaper to recompute per consumer than
@@ -86,6 +94,20 @@ FusionPlan plan_fusion(const ir::Graph& g) {
       if (!plan.materialized[id]) plan.reasons[id] = "constant, inlined";
     } else if (node.op == Op::input) {
       materialize(id, "graph input");
+    } else if (node.op == Op::matmul) {
+      materialize(id, "matmul runs as a library routine");
+      for (ir::ValueId in : node.inputs) {
+        const ir::ValueId base = strided_view_base(g, in);
+        if (base == in) {
+          materialize(
+              in, absl::StrCat("operand of matmul %", id,
+                               " (its packing reads buffers: a fused producer would be recomputed "
+                               "for every block of columns)"));
+        } else {
+          materialize(base, absl::StrCat("read in place by matmul %", id, " through views (%", in,
+                                         " is strides over this buffer)"));
+        }
+      }
     } else if (is_library_op(node.op)) {
       materialize(id, absl::StrCat(sv(op_name(node.op)), " runs as a library routine"));
       for (ir::ValueId in : node.inputs)

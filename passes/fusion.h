@@ -6,7 +6,10 @@
 // rules, each decision carrying its reason (KILN_LOG=fusion, kiln-irdump --explain-fusion):
 //   - graph inputs and outputs are materialized; constants are always fused (inlined);
 //   - library ops (matmul, index, index_put, cat, as_strided_scatter) and their operands are
-//     materialized: they run as routines over buffers;
+//     materialized: they run as routines over buffers; a matmul operand that is a view
+//     (transpose, broadcast, slice, reshape) is read in place through strides, so the value
+//     under the views is materialized instead (lower_loops.h then runs an elementwise
+//     consumer that reads the matmul result point for point as its epilogue);
 //   - reductions are materialized (a kernel root); their elementwise prologue fuses into them;
 //   - an elementwise or movement value with several consumers is materialized (computed once),
 //     unless it is a cheap view or cast of an input or constant, which is recomputed instead;
@@ -36,6 +39,10 @@ bool is_library_op(ir::Op op);
 // True when reshape from `from` to `to` only inserts or removes size-1 dims (index arithmetic
 // can follow it without div/mod).
 bool is_unit_dim_reshape(const Shape& from, const Shape& to);
+// The start of the chain of views (movement ops other than cat) that ends at `id`: the value
+// whose buffer a library routine reads through strides when it takes the view in place (matmul
+// operands). `id` itself when it is not a view; a constant for a view of one.
+ir::ValueId strided_view_base(const ir::Graph& graph, ir::ValueId id);
 // True when `id` is a constant or a chain of views (movement ops other than cat) of one: every
 // element is the constant, whatever the index arithmetic above it.
 bool is_constant_view(const ir::Graph& graph, ir::ValueId id);

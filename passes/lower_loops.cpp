@@ -35,6 +35,71 @@ NodeMap identity_map(int32_t rank) {
   return m;
 }
 
+// The strides over `rank` iteration dims (and, added to `offset`, the start) of a buffer
+// addressed by offset + sum_k weights[k] * coord_k, where `map` places the coordinates.
+Shape strides_over(int32_t rank, const Shape& weights, const NodeMap& map, int64_t& offset) {
+  Shape strides(static_cast<size_t>(rank), 0);
+  for (size_t k = 0; k < map.size(); ++k) {
+    offset += weights[k] * map[k].start;
+    if (map[k].iter_dim >= 0) strides[map[k].iter_dim] += weights[k] * map[k].scale;
+  }
+  return strides;
+}
+
+// Where each operand of `node` is read when `map` places the node's coordinates.
+std::vector<NodeMap> operand_maps(const ir::Graph& g, const ir::Node& node, const NodeMap& map) {
+  std::vector<NodeMap> maps;
+  switch (node.op) {
+    case Op::expand: {
+      NodeMap m = map;
+      const Shape& from = g.node(node.inputs[0]).type.shape;
+      for (size_t k = 0; k < m.size(); ++k)
+        if (from[k] == 1 && node.type.shape[k] != 1) m[k] = DimMap{};
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    case Op::permute: {
+      const Shape& perm = std::get<ir::PermuteAttrs>(node.attrs).perm;
+      NodeMap m(map.size());
+      for (size_t i = 0; i < perm.size(); ++i) m[perm[i]] = map[i];
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    case Op::slice: {
+      const auto& a = std::get<ir::SliceAttrs>(node.attrs);
+      NodeMap m = map;
+      m[a.dim] = DimMap{map[a.dim].iter_dim, map[a.dim].scale * a.step,
+                        a.start + a.step * map[a.dim].start};
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    case Op::as_strided:
+    case Op::reshape: {
+      const Shape& from = g.node(node.inputs[0]).type.shape;
+      // as_strided and a reshape that regroups dims get here only over a view of a constant
+      // (leaf_expr addresses a buffer otherwise): every point reads the one value, so any
+      // coordinates of the operand's rank do.
+      if (node.op == Op::as_strided || !is_unit_dim_reshape(from, node.type.shape)) {
+        maps.emplace_back(from.size());
+        return maps;
+      }
+      // A reshape that only inserts or removes size-1 dims carries each other dim's coordinate.
+      NodeMap m(from.size());
+      size_t k = 0;
+      for (size_t d = 0; d < from.size(); ++d) {
+        if (from[d] == 1) continue;
+        while (node.type.shape[k] == 1) ++k;
+        m[d] = map[k++];
+      }
+      maps.push_back(std::move(m));
+      return maps;
+    }
+    default:  // elementwise: operands share the node's shape
+      maps.assign(node.inputs.size(), map);
+      return maps;
+  }
+}
+
 // Builds one kernel: its args (buffers read or written with their strides) and expressions.
 class KernelBuilder {
  public:
@@ -52,11 +117,7 @@ class KernelBuilder {
   // offset + sum_k weights[k] * coord_k of the coordinates that `map` describes.
   int32_t add_arg(ValueId value, bool is_output, const Shape& weights, int64_t offset,
                   const NodeMap& map) {
-    Shape strides(static_cast<size_t>(rank_), 0);
-    for (size_t k = 0; k < map.size(); ++k) {
-      offset += weights[k] * map[k].start;
-      if (map[k].iter_dim >= 0) strides[map[k].iter_dim] += weights[k] * map[k].scale;
-    }
+    Shape strides = strides_over(rank_, weights, map, offset);
     step_.kernel.args.push_back(ir::KernelArg{g_.node(value).type.dtype, is_output});
     step_.launch.strides.push_back(std::move(strides));
     step_.launch.offsets.push_back(offset);
@@ -86,7 +147,6 @@ class KernelBuilder {
   }
   // Expressions that need no operand: loads of buffers and constants. -1 when `id` is computed.
   int32_t leaf_expr(const Frame& f, bool is_root);
-  std::vector<NodeMap> operand_maps(const ir::Node& node, const NodeMap& map) const;
 
   const ir::Graph& g_;
   const FusionPlan& plan_;
@@ -127,59 +187,6 @@ int32_t KernelBuilder::leaf_expr(const Frame& f, bool is_root) {
   return -1;
 }
 
-std::vector<NodeMap> KernelBuilder::operand_maps(const ir::Node& node, const NodeMap& map) const {
-  std::vector<NodeMap> maps;
-  switch (node.op) {
-    case Op::expand: {
-      NodeMap m = map;
-      const Shape& from = g_.node(node.inputs[0]).type.shape;
-      for (size_t k = 0; k < m.size(); ++k)
-        if (from[k] == 1 && node.type.shape[k] != 1) m[k] = DimMap{};
-      maps.push_back(std::move(m));
-      return maps;
-    }
-    case Op::permute: {
-      const Shape& perm = std::get<ir::PermuteAttrs>(node.attrs).perm;
-      NodeMap m(map.size());
-      for (size_t i = 0; i < perm.size(); ++i) m[perm[i]] = map[i];
-      maps.push_back(std::move(m));
-      return maps;
-    }
-    case Op::slice: {
-      const auto& a = std::get<ir::SliceAttrs>(node.attrs);
-      NodeMap m = map;
-      m[a.dim] = DimMap{map[a.dim].iter_dim, map[a.dim].scale * a.step,
-                        a.start + a.step * map[a.dim].start};
-      maps.push_back(std::move(m));
-      return maps;
-    }
-    case Op::as_strided:
-    case Op::reshape: {
-      const Shape& from = g_.node(node.inputs[0]).type.shape;
-      // as_strided and a reshape that regroups dims get here only over a view of a constant
-      // (leaf_expr addresses a buffer otherwise): every point reads the one value, so any
-      // coordinates of the operand's rank do.
-      if (node.op == Op::as_strided || !is_unit_dim_reshape(from, node.type.shape)) {
-        maps.emplace_back(from.size());
-        return maps;
-      }
-      // A reshape that only inserts or removes size-1 dims carries each other dim's coordinate.
-      NodeMap m(from.size());
-      size_t k = 0;
-      for (size_t d = 0; d < from.size(); ++d) {
-        if (from[d] == 1) continue;
-        while (node.type.shape[k] == 1) ++k;
-        m[d] = map[k++];
-      }
-      maps.push_back(std::move(m));
-      return maps;
-    }
-    default:  // elementwise: operands share the node's shape
-      maps.assign(node.inputs.size(), map);
-      return maps;
-  }
-}
-
 int32_t KernelBuilder::build(ValueId root, const NodeMap& root_map, bool define_root) {
   std::vector<Frame> stack;
   stack.push_back(Frame{root, root_map, {}, 0, {}});
@@ -200,7 +207,7 @@ int32_t KernelBuilder::build(ValueId root, const NodeMap& root_map, bool define_
         if (!stack.empty()) stack.back().operand_exprs.push_back(result);
         continue;
       }
-      f.operand_maps = operand_maps(g_.node(f.id), f.map);
+      f.operand_maps = operand_maps(g_, g_.node(f.id), f.map);
     }
     if (f.next < f.operand_maps.size()) {
       const ValueId operand = g_.node(f.id).inputs[f.next];
@@ -285,6 +292,82 @@ ir::ProgramStep lower_reduction(const ir::Graph& g, const FusionPlan& plan, Valu
   return step;
 }
 
+// Where a library routine reads operand `id`: the buffer of the first materialized value
+// under its views, through the views' strides (or a constant, with all strides 0).
+ir::OperandView view_operand(const ir::Graph& g, const FusionPlan& plan, ValueId id) {
+  const int32_t rank = static_cast<int32_t>(g.node(id).type.shape.size());
+  NodeMap map = identity_map(rank);
+  ValueId v = id;
+  while (true) {
+    const ir::Node& node = g.node(v);
+    if (node.op == Op::constant || (!plan.materialized[v] && is_constant_view(g, v))) {
+      while (g.node(v).op != Op::constant) v = g.node(v).inputs[0];
+      return ir::OperandView{v, Shape(static_cast<size_t>(rank), 0), 0};
+    }
+    Shape weights;
+    int64_t offset = 0;
+    ValueId buffer = v;
+    if (plan.materialized[v]) {
+      weights = contiguous_strides(node.type.shape);
+    } else if (node.op == Op::as_strided) {
+      const auto& a = std::get<ir::StridedAttrs>(node.attrs);
+      weights = a.strides, offset = a.offset, buffer = node.inputs[0];
+    } else if (node.op == Op::reshape &&
+               !is_unit_dim_reshape(g.node(node.inputs[0]).type.shape, node.type.shape)) {
+      weights = contiguous_strides(node.type.shape), buffer = node.inputs[0];
+    } else if (ir::has_trait(node.op, ir::kMovement) && node.op != Op::cat) {
+      map = operand_maps(g, node, map)[0];
+      v = node.inputs[0];
+      continue;
+    } else {
+      throw Error(absl::StrCat("internal error: library operand %", id, " reads computed %", v));
+    }
+    if (!plan.materialized[buffer])
+      throw Error(
+          absl::StrCat("internal error: library operand %", id, " views computed %", buffer));
+    ir::OperandView view{buffer, {}, offset};
+    view.strides = strides_over(rank, weights, map, view.offset);
+    return view;
+  }
+}
+
+ir::ProgramStep lower_library(const ir::Graph& g, const FusionPlan& plan, ValueId id) {
+  ir::ProgramStep step;
+  step.kind = ir::ProgramStep::Kind::kNode;
+  step.node = id;
+  for (ValueId in : g.node(id).inputs) step.operands.push_back(view_operand(g, plan, in));
+  return step;
+}
+
+// The matmul step whose epilogue the elementwise `step` (for value `id`, not yet canonicalized)
+// can be: one that computes a value `step` reads point for point (same shape, dense strides),
+// while every other value `step` reads is ready before that matmul runs. Null if none.
+ir::ProgramStep* epilogue_host(const ir::Graph& g, ir::Program& program, ValueId id,
+                               const ir::ProgramStep& step) {
+  for (auto it = program.steps.rbegin(); it != program.steps.rend(); ++it) {
+    if (it->kind != ir::ProgramStep::Kind::kNode || g.node(it->node).op != Op::matmul) continue;
+    if (!it->epilogue.empty()) continue;
+    const ValueId m = it->node;
+    const ir::TensorType& m_type = g.node(m).type;
+    if (m_type.shape != g.node(id).type.shape) continue;
+    const Shape dense = contiguous_strides(m_type.shape);
+    bool reads_m = false, ok = true;
+    for (size_t a = 0; a < step.arg_values.size() && ok; ++a) {
+      const ValueId v = step.arg_values[a];
+      if (step.kernel.args[a].is_output) {
+        ok = v == id;
+      } else if (v == m) {
+        reads_m = true;
+        ok = step.launch.strides[a] == dense && step.launch.offsets[a] == 0;
+      } else {
+        ok = v < m || g.node(v).op == Op::input;
+      }
+    }
+    if (ok && reads_m) return &*it;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 ir::Program lower_to_loops(const ir::Graph& g, const FusionPlan& plan) {
@@ -297,14 +380,23 @@ ir::Program lower_to_loops(const ir::Graph& g, const FusionPlan& plan) {
     program.materialized.push_back(id);
     if (node.op == Op::input) continue;
     if (is_library_op(node.op)) {
-      ir::ProgramStep step;
-      step.kind = ir::ProgramStep::Kind::kNode;
-      step.node = id;
+      program.steps.push_back(lower_library(g, plan, id));
+      continue;
+    }
+    if (ir::has_trait(node.op, ir::kReduction)) {
+      ir::ProgramStep step = lower_reduction(g, plan, id);
+      ir::canonicalize_launch(step.kernel, step.launch);
       program.steps.push_back(std::move(step));
       continue;
     }
-    ir::ProgramStep step = ir::has_trait(node.op, ir::kReduction) ? lower_reduction(g, plan, id)
-                                                                  : lower_elementwise(g, plan, id);
+    ir::ProgramStep step = lower_elementwise(g, plan, id);
+    if (ir::ProgramStep* host = epilogue_host(g, program, id, step)) {
+      ir::compute_layouts(step.kernel, step.launch);
+      absl::StrAppend(&program.decisions.back(), "; runs as the epilogue of matmul %", host->node,
+                      ", tile by tile");
+      host->epilogue.push_back(std::move(step));
+      continue;
+    }
     ir::canonicalize_launch(step.kernel, step.launch);
     program.steps.push_back(std::move(step));
   }

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kiln builds and tests with, when run as root and any is missing.
+# Usage: tools/install-deps.sh [bench]
 set -euo pipefail
 packages=(cmake make g++ python3 ccache llvm-14-dev llvm-14-tools libabsl-dev libgtest-dev
           libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev)
+# `install-deps.sh bench` adds what only the benchmarks need (`make bench`), so that building
+# and testing kiln never pulls in LibTorch.
+if [ "${1:-}" = bench ]; then
+  packages+=(libtorch-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -15,8 +15,7 @@
 #include "kiln/backends/cpu/split_reduction.h"
 #include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/ir/absl_compat.h"
-#include "kiln/passes/fusion.h"
-#include "kiln/passes/lower_loops.h"
+#include "kiln/passes/lower_program.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/thread_pool.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
@@ -34,6 +33,8 @@ constexpr int64_t kChunkWork = 32 * 1024;
 std::atomic<uint64_t> compiled_runs{0};
 std::atomic<uint64_t> evaluated_runs{0};
 std::atomic<uint64_t> lookups{0};
+std::atomic<uint64_t> matmuls{0};
+std::atomic<uint64_t> epilogues{0};
 
 }  // namespace
 
@@ -85,7 +86,13 @@ void check_launch(const ir::LoopKernel& k, const ir::KernelLaunch& launch, size_
 }  // namespace
 
 CpuBackendStats cpu_backend_stats() {
-  return CpuBackendStats{compiled_runs.load(), evaluated_runs.load(), lookups.load()};
+  return CpuBackendStats{compiled_runs.load(), evaluated_runs.load(), lookups.load(),
+                         matmuls.load(), epilogues.load()};
+}
+
+void count_library_run(bool with_epilogue) {
+  ++matmuls;
+  if (with_epilogue) ++epilogues;
 }
 
 std::string cpu_kernel_key(const ir::LoopKernel& kernel) {
@@ -178,8 +185,7 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
 }
 
 std::vector<BufferPtr> CpuBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {
-  const passes::FusionPlan plan = passes::plan_fusion(graph);
-  const ir::Program program = passes::lower_to_loops(graph, plan);
+  const ir::Program program = passes::lower_program(graph);
   return run_program(graph, program, inputs, runner_);
 }
 

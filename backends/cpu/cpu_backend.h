@@ -19,8 +19,12 @@ struct CpuBackendStats {
   uint64_t kernels_evaluated = 0;     // launches handed to the loop-IR evaluator
   uint64_t kernel_lookups = 0;        // launches whose kernel was not yet in their runner's
                                       // table and was asked of the KernelCache
+  uint64_t matmuls_run = 0;           // matmul steps run by the blocked matmul (matmul.h)
+  uint64_t epilogues_run = 0;         // of those, steps that ran an epilogue on their tiles
 };
 CpuBackendStats cpu_backend_stats();
+// Counts one matmul step in the stats (matmul_step.cpp).
+void count_library_run(bool with_epilogue);
 
 // The key under which a kernel's code is cached: ir::structural_key of the kernel with its
 // runtime constants (codegen.h) masked, since their values are launch arguments; the exact
@@ -43,6 +47,11 @@ class CpuKernelRunner final : public KernelRunner {
 
   void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
            absl::Span<void* const> data) override;
+  // matmul on the blocked matmul of matmul.h, its epilogue tile by tile (matmul_step.cpp);
+  // other library steps on the reference interpreter.
+  BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
+                        absl::Span<const BufferPtr> operands,
+                        absl::Span<void*> epilogue_data) override;
 
  private:
   struct Entry;

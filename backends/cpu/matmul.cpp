@@ -157,7 +157,8 @@ void macro_kernel(const Plan<T>& plan, const T* a, const T* b, int64_t mc, int64
 // each packed block of B. `a_size`/`b_size`: bytes per stored element of A and B.
 template <class T>
 void gemm(const Plan<T>& plan, const Workspace<T>& ws, int threads, View a, int a_size, View b,
-          int b_size, T* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t k, int64_t n) {
+          int b_size, T* c, int64_t rs_c, int64_t cs_c, int64_t m, int64_t k, int64_t n,
+          const std::function<void(int64_t, int64_t, int64_t, int64_t)>& on_tile) {
   const int nr = plan.nr;
   for (int64_t jc = 0; jc < n; jc += plan.nc) {
     const int64_t nc = std::min(plan.nc, n - jc);
@@ -205,6 +206,9 @@ void gemm(const Plan<T>& plan, const Workspace<T>& ws, int threads, View a, int 
           const int64_t q1 = std::min(panels, q0 + split.group);
           macro_kernel(plan, a_block, ws.b, mc, kc, q0, q1, nc, c + ic * rs_c + jc * cs_c, rs_c,
                        cs_c, pc > 0);
+          // The last block of k: these tiles are final, and still in cache.
+          if (on_tile && pc + kc >= k)
+            on_tile(ic, mc, jc + q0 * nr, std::min(nc - q0 * nr, (q1 - q0) * nr));
         }
       };
       if (threads == 1) {
@@ -269,7 +273,7 @@ Plan<T> make_plan(const MatmulTuning& tuning, int64_t m, int64_t n) {
 // The whole call for storage type S and compute type T.
 template <class S, class T>
 void run(const MatmulOperand& a, const MatmulOperand& b, const MatmulResult& c, int64_t batch,
-         int64_t m, int64_t k, int64_t n, const MatmulTuning& tuning) {
+         int64_t m, int64_t k, int64_t n, const MatmulTuning& tuning, const MatmulTileFn& on_tile) {
   constexpr int size = sizeof(S);
   // Results the micro-kernel can write in place; the others are computed in T and converted.
   constexpr bool in_place = std::is_same_v<S, T>;
@@ -296,16 +300,23 @@ void run(const MatmulOperand& a, const MatmulOperand& b, const MatmulResult& c, 
     const View bv{b_data + p * b.batch_stride * size, b.row_stride, b.col_stride};
     std::byte* cp = c_data + p * c.batch_stride * size;
     if constexpr (in_place) {
+      std::function<void(int64_t, int64_t, int64_t, int64_t)> tile;
+      if (on_tile) {
+        tile = [&on_tile, p](int64_t row, int64_t rows, int64_t col, int64_t cols) {
+          on_tile(p, row, rows, col, cols);
+        };
+      }
       gemm<T>(plan, ws, units, av, size, bv, size, reinterpret_cast<T*>(cp), c.row_stride,
-              c.col_stride, m, k, n);
+              c.col_stride, m, k, n, tile);
     } else {
-      gemm<T>(plan, ws, units, av, size, bv, size, scratch, n, 1, m, k, n);
+      gemm<T>(plan, ws, units, av, size, bv, size, scratch, n, 1, m, k, n, {});
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < n; ++j) {
           matmul_detail::store_as<S, T>(cp, i * c.row_stride + j * c.col_stride,
                                         scratch[i * n + j]);
         }
       }
+      if (on_tile) on_tile(p, 0, m, 0, n);
     }
   };
   auto make_scratch = [&] {
@@ -347,7 +358,8 @@ void fill_zero(const MatmulResult& c, int size, int64_t batch, int64_t m, int64_
 }  // namespace
 
 void matmul(DType dtype, const MatmulOperand& a, const MatmulOperand& b, const MatmulResult& c,
-            int64_t batch, int64_t m, int64_t k, int64_t n, const MatmulTuning& tuning) {
+            int64_t batch, int64_t m, int64_t k, int64_t n, const MatmulTuning& tuning,
+            const MatmulTileFn& on_tile) {
   if (batch < 0 || m < 0 || k < 0 || n < 0) {
     throw Error(
         absl::StrFormat("matmul: negative size (batch %d, m %d, k %d, n %d)", batch, m, k, n));
@@ -358,31 +370,33 @@ void matmul(DType dtype, const MatmulOperand& a, const MatmulOperand& b, const M
   if (batch == 0 || m == 0 || n == 0) return;
   if (k == 0) {
     fill_zero(c, static_cast<int>(itemsize(dtype)), batch, m, n);
+    if (on_tile)
+      for (int64_t p = 0; p < batch; ++p) on_tile(p, 0, m, 0, n);
     return;
   }
   switch (dtype.kind()) {
     case DType::Kind::kFloat32:
-      return run<float, float>(a, b, c, batch, m, k, n, tuning);
+      return run<float, float>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kFloat64:
-      return run<double, double>(a, b, c, batch, m, k, n, tuning);
+      return run<double, double>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kFloat16:
-      return run<Half, float>(a, b, c, batch, m, k, n, tuning);
+      return run<Half, float>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kBFloat16:
-      return run<BFloat16, float>(a, b, c, batch, m, k, n, tuning);
+      return run<BFloat16, float>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kInt8:
-      return run<int8_t, int32_t>(a, b, c, batch, m, k, n, tuning);
+      return run<int8_t, int32_t>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kInt16:
-      return run<int16_t, int32_t>(a, b, c, batch, m, k, n, tuning);
+      return run<int16_t, int32_t>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kInt32:
-      return run<int32_t, int32_t>(a, b, c, batch, m, k, n, tuning);
+      return run<int32_t, int32_t>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kInt64:
-      return run<int64_t, int64_t>(a, b, c, batch, m, k, n, tuning);
+      return run<int64_t, int64_t>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kUInt8:
-      return run<uint8_t, int32_t>(a, b, c, batch, m, k, n, tuning);
+      return run<uint8_t, int32_t>(a, b, c, batch, m, k, n, tuning, on_tile);
     case DType::Kind::kBool:
       // Products and sums of 0s and 1s: a sum is nonzero exactly when some a & b holds, and
       // float32 keeps that true for any k (no cancellation, no overflow to zero).
-      return run<BoolByte, float>(a, b, c, batch, m, k, n, tuning);
+      return run<BoolByte, float>(a, b, c, batch, m, k, n, tuning, on_tile);
   }
   throw Error("matmul: unknown dtype");
 }

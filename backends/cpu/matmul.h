@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "kiln/ir/dtype.h"
 
@@ -58,6 +59,14 @@ struct MatmulTuning {
   int lanes = 0;
 };
 
+// Called for every tile of C as soon as it holds its final values: batch index p, rows
+// [row, row + rows), columns [col, col + cols). Tiles are disjoint and calls may come from
+// several threads at once (inside the thread pool: the callee must not start parallel work), so
+// the callee can post-process each tile while it is still in cache (an epilogue: bias,
+// activation). Every element of C is in exactly one tile.
+using MatmulTileFn =
+    std::function<void(int64_t p, int64_t row, int64_t rows, int64_t col, int64_t cols)>;
+
 // Dense row-major operands: a[batch][m][k], b[batch][k][n], c[batch][m][n]. Throws kiln::Error
 // for negative sizes, or when the micro-kernel cannot be compiled.
 void matmul(DType dtype, const void* a, const void* b, void* c, int64_t batch, int64_t m, int64_t k,
@@ -66,6 +75,7 @@ void matmul(DType dtype, const void* a, const void* b, void* c, int64_t batch, i
 // Any strides (see MatmulOperand). Throws kiln::Error for negative sizes, an invalid tuning,
 // or when the micro-kernel cannot be compiled.
 void matmul(DType dtype, const MatmulOperand& a, const MatmulOperand& b, const MatmulResult& c,
-            int64_t batch, int64_t m, int64_t k, int64_t n, const MatmulTuning& tuning = {});
+            int64_t batch, int64_t m, int64_t k, int64_t n, const MatmulTuning& tuning = {},
+            const MatmulTileFn& on_tile = {});
 
 }  // namespace kiln::backends::cpu

@@ -1,8 +1,7 @@
 #include "kiln/backends/interp/loop_evaluator.h"
 
 #include "kiln/backends/interp/interpreter.h"
-#include "kiln/passes/fusion.h"
-#include "kiln/passes/lower_loops.h"
+#include "kiln/passes/lower_program.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/strided.h"
 
@@ -39,7 +38,8 @@ void LoopEvaluator::run(const ir::LoopKernel& k, const ir::KernelLaunch& launch,
         const size_t a = static_cast<size_t>(e.arg);
         const int64_t n = reach(launch, a);
         const ir::ValueId flat = g.add_input(ir::TensorType{e.dtype, {n}});
-        bound.push_back(runtime::Buffer::borrow(data[a], static_cast<size_t>(n) * itemsize(e.dtype)));
+        bound.push_back(
+            runtime::Buffer::borrow(data[a], static_cast<size_t>(n) * itemsize(e.dtype)));
         expr_value[i] = must(g.add(ir::Op::as_strided, {flat},
                                    ir::StridedAttrs{sizes, launch.strides[a], launch.offsets[a]}));
         break;
@@ -53,7 +53,8 @@ void LoopEvaluator::run(const ir::LoopKernel& k, const ir::KernelLaunch& launch,
       case ir::KernelExpr::Kind::kOp: {
         absl::InlinedVector<ir::ValueId, 3> operands;
         for (int32_t o : e.operands) operands.push_back(expr_value[o]);
-        ir::Attrs attrs = e.op == ir::Op::cast ? ir::Attrs(ir::CastAttrs{e.dtype}) : ir::Attrs(ir::NoAttrs{});
+        ir::Attrs attrs =
+            e.op == ir::Op::cast ? ir::Attrs(ir::CastAttrs{e.dtype}) : ir::Attrs(ir::NoAttrs{});
         expr_value[i] = must(g.add(e.op, operands, attrs));
         break;
       }
@@ -82,9 +83,9 @@ void LoopEvaluator::run(const ir::LoopKernel& k, const ir::KernelLaunch& launch,
   }
 }
 
-std::vector<BufferPtr> LoopBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {
-  const passes::FusionPlan plan = passes::plan_fusion(graph);
-  const ir::Program program = passes::lower_to_loops(graph, plan);
+std::vector<BufferPtr> LoopBackend::run(const ir::Graph& graph,
+                                        absl::Span<const BufferPtr> inputs) {
+  const ir::Program program = passes::lower_program(graph);
   LoopEvaluator evaluator;
   return run_program(graph, program, inputs, evaluator);
 }

@@ -54,11 +54,23 @@ inline std::string lowered_text(std::string_view text) {
     const ir::Program program = lower_to_loops(*g, plan_fusion(*g));
     std::string out;
     for (const ir::ProgramStep& step : program.steps) {
-      if (step.kind == ir::ProgramStep::Kind::kNode)
-        absl::StrAppend(&out, "library %", step.node, " = ", sv(ir::op_name(g->node(step.node).op)),
-                        "\n");
-      else
+      if (step.kind != ir::ProgramStep::Kind::kNode) {
         out += step_text(step);
+        continue;
+      }
+      const ir::Node& node = g->node(step.node);
+      absl::StrAppend(&out, "library %", step.node, " = ", sv(ir::op_name(node.op)), "\n");
+      // Operands read in place through views; a dense operand read as itself goes unsaid.
+      for (size_t i = 0; i < step.operands.size(); ++i) {
+        const ir::OperandView& view = step.operands[i];
+        if (view.value == node.inputs[i] && view.offset == 0 &&
+            view.strides == contiguous_strides(g->node(view.value).type.shape))
+          continue;
+        absl::StrAppend(&out, "  operand", i, " = %", view.value, " strides ",
+                        shape_to_string(view.strides), " offset ", view.offset, "\n");
+      }
+      for (const ir::ProgramStep& epilogue : step.epilogue)
+        absl::StrAppend(&out, "  epilogue:\n", step_text(epilogue));
     }
     return out;
   } catch (const std::exception& e) {

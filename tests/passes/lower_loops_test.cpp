@@ -259,8 +259,9 @@ TEST(LowerLoops, LibraryStepsRunBetweenKernels) {
                          "%1 = input() {index=1} : f32[3, 4]\n"
                          "%2 = exp(%0) : f32[2, 3]\n"
                          "%3 = matmul(%2, %1) : f32[2, 4]\n"
-                         "%4 = neg(%3) : f32[2, 4]\n"
-                         "return %4\n"),
+                         "%4 = permute(%3) {perm=[1, 0]} : f32[4, 2]\n"
+                         "%5 = neg(%4) : f32[4, 2]\n"
+                         "return %5\n"),
             "kernel elementwise rank=1\n"
             "  arg0: f32 in [s+unit]\n"
             "  arg1: f32 out [s+unit]\n"
@@ -271,15 +272,15 @@ TEST(LowerLoops, LibraryStepsRunBetweenKernels) {
             "  arg0 = %0 strides [1] offset 0\n"
             "  arg1 = %2 strides [1] offset 0\n"
             "library %3 = matmul\n"
-            "kernel elementwise rank=1\n"
-            "  arg0: f32 in [s+unit]\n"
-            "  arg1: f32 out [s+unit]\n"
+            "kernel elementwise rank=2\n"
+            "  arg0: f32 in [ss]\n"
+            "  arg1: f32 out [ss+unit]\n"
             "  %0 = load arg0 : f32\n"
             "  %1 = neg(%0) : f32\n"
             "  store arg1 <- %1\n"
-            "  sizes [8]\n"
-            "  arg0 = %3 strides [1] offset 0\n"
-            "  arg1 = %4 strides [1] offset 0\n");
+            "  sizes [4, 2]\n"
+            "  arg0 = %3 strides [1, 4] offset 0\n"
+            "  arg1 = %5 strides [2, 1] offset 0\n");
 }
 
 TEST(LowerLoops, AnOutputConstantGetsAKernel) {
