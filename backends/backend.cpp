@@ -9,6 +9,26 @@
 #include "kiln/runtime/error.h"
 
 namespace kiln::backends {
+namespace {
+
+class GraphExecutable final : public Executable {
+ public:
+  GraphExecutable(Backend& backend, ir::Graph graph)
+      : backend_(backend), graph_(std::move(graph)) {}
+  std::vector<BufferPtr> run(absl::Span<const BufferPtr> inputs) override {
+    return backend_.run(graph_, inputs);
+  }
+
+ private:
+  Backend& backend_;
+  ir::Graph graph_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executable> Backend::compile(ir::Graph graph) {
+  return std::make_unique<GraphExecutable>(*this, std::move(graph));
+}
 
 Backend& backend_for(Device device) {
   if (!device.is_cpu()) throw Error("no backend for device " + device.str());

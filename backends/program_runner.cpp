@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/ir/absl_compat.h"
+#include "kiln/passes/lower_program.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/strided.h"
 
@@ -51,7 +52,26 @@ std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& st
   return data;
 }
 
+// The program is lowered at construction; each run only binds buffers and launches.
+class ProgramExecutable final : public Executable {
+ public:
+  ProgramExecutable(ir::Graph graph, KernelRunner& runner)
+      : graph_(std::move(graph)), program_(passes::lower_program(graph_)), runner_(runner) {}
+  std::vector<BufferPtr> run(absl::Span<const BufferPtr> inputs) override {
+    return run_program(graph_, program_, inputs, runner_);
+  }
+
+ private:
+  ir::Graph graph_;
+  ir::Program program_;
+  KernelRunner& runner_;
+};
+
 }  // namespace
+
+std::unique_ptr<Executable> compile_program(ir::Graph graph, KernelRunner& runner) {
+  return std::make_unique<ProgramExecutable>(std::move(graph), runner);
+}
 
 BufferPtr dense_operand(const ir::OperandView& view, const BufferPtr& buffer,
                         const ir::TensorType& type) {

@@ -37,6 +37,10 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
 BufferPtr dense_operand(const ir::OperandView& view, const BufferPtr& buffer,
                         const ir::TensorType& type);
 
+// A graph lowered once (passes::lower_program) and run on `runner` at every call; the runner
+// must outlive it.
+std::unique_ptr<Executable> compile_program(ir::Graph graph, KernelRunner& runner);
+
 // Runs one graph node on the reference interpreter over materialized operand buffers.
 BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId node,
                                   absl::Span<const BufferPtr> operands);

@@ -6,8 +6,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "kiln/backends/backend.h"
+#include "kiln/frontend/realization_cache.h"
 #include "kiln/frontend/tensor_impl.h"
-#include "kiln/passes/pipeline.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::frontend {
@@ -103,9 +103,8 @@ void realize_locked(std::vector<LazyPtr> targets) {
   if (targets.empty()) return;
   BuiltGraph built = build_graph(targets);
   if (built.outputs.empty()) return;
-  passes::run_realization_pipeline(built.graph);
-  std::vector<backends::BufferPtr> results =
-      backends::backend_for(built.outputs[0]->device).run(built.graph, built.inputs);
+  std::vector<backends::BufferPtr> results = run_realization(
+      std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
   for (size_t i = 0; i < built.outputs.size(); ++i) {
     LazyNode* node = built.outputs[i];
     node->buffer = std::move(results[i]);

@@ -1,72 +1,15 @@
 #include "kiln/passes/cse.h"
 
-#include <cstring>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
+#include "kiln/ir/graph_hash.h"
 #include "kiln/passes/rewrite.h"
 
 namespace kiln::passes {
 namespace {
-
-// Hashing for each attribute struct, consistent with its operator== (Scalar compares floating
-// values bitwise, so the hash does too: NaN matches NaN, -0.0 does not match 0.0).
-template <class H>
-H hash_scalar(H h, const Scalar& s) {
-  if (!s.is_floating_point()) return H::combine(std::move(h), s.kind(), s.to_int64());
-  const double d = s.to_double();
-  uint64_t bits;
-  std::memcpy(&bits, &d, sizeof bits);
-  return H::combine(std::move(h), s.kind(), bits);
-}
-
-template <class H>
-H hash_attrs(H h, const ir::NoAttrs&) {
-  return h;
-}
-template <class H>
-H hash_attrs(H h, const ir::InputAttrs& a) {
-  return H::combine(std::move(h), a.index);
-}
-template <class H>
-H hash_attrs(H h, const ir::ConstantAttrs& a) {
-  return hash_scalar(std::move(h), a.value);
-}
-template <class H>
-H hash_attrs(H h, const ir::CastAttrs& a) {
-  return H::combine(std::move(h), a.to.kind());
-}
-template <class H>
-H hash_attrs(H h, const ir::ReduceAttrs& a) {
-  return H::combine(std::move(h), a.axes, a.keepdim);
-}
-template <class H>
-H hash_attrs(H h, const ir::ShapeAttrs& a) {
-  return H::combine(std::move(h), a.shape);
-}
-template <class H>
-H hash_attrs(H h, const ir::PermuteAttrs& a) {
-  return H::combine(std::move(h), a.perm);
-}
-template <class H>
-H hash_attrs(H h, const ir::SliceAttrs& a) {
-  return H::combine(std::move(h), a.dim, a.start, a.stop, a.step);
-}
-template <class H>
-H hash_attrs(H h, const ir::StridedAttrs& a) {
-  return H::combine(std::move(h), a.sizes, a.strides, a.offset);
-}
-template <class H>
-H hash_attrs(H h, const ir::AxisAttrs& a) {
-  return H::combine(std::move(h), a.dim);
-}
-template <class H>
-H hash_attrs(H h, const ir::IndexPutAttrs& a) {
-  return H::combine(std::move(h), a.dim, a.accumulate);
-}
 
 // What makes two nodes compute the same value. Operands are already replaced by their
 // representatives, and sorted for commutative ops.
@@ -79,9 +22,8 @@ struct NodeKey {
   friend bool operator==(const NodeKey&, const NodeKey&) = default;
   template <class H>
   friend H AbslHashValue(H h, const NodeKey& k) {
-    h = H::combine(std::move(h), k.op, k.inputs, k.type.dtype.kind(), k.type.shape,
-                   k.attrs.index());
-    return std::visit([&h](const auto& a) { return hash_attrs(std::move(h), a); }, k.attrs);
+    h = H::combine(std::move(h), k.op, k.inputs);
+    return ir::hash_attrs(ir::hash_type(std::move(h), k.type), k.attrs);
   }
 };
 

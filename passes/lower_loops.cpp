@@ -23,11 +23,25 @@ struct DimMap {
 };
 using NodeMap = absl::InlinedVector<DimMap, 6>;
 
-std::string map_key(ValueId id, const NodeMap& map) {
-  std::string key = absl::StrCat(id);
-  for (const DimMap& d : map) absl::StrAppend(&key, ":", d.iter_dim, ",", d.scale, ",", d.start);
-  return key;
-}
+// A value at a placement of its coordinates: the memo key of the expressions built so far.
+struct PlacedValue {
+  ValueId id;
+  NodeMap map;
+  friend bool operator==(const PlacedValue& a, const PlacedValue& b) {
+    if (a.id != b.id || a.map.size() != b.map.size()) return false;
+    for (size_t k = 0; k < a.map.size(); ++k) {
+      const DimMap &x = a.map[k], &y = b.map[k];
+      if (x.iter_dim != y.iter_dim || x.scale != y.scale || x.start != y.start) return false;
+    }
+    return true;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const PlacedValue& v) {
+    h = H::combine(std::move(h), v.id, v.map.size());
+    for (const DimMap& d : v.map) h = H::combine(std::move(h), d.iter_dim, d.scale, d.start);
+    return h;
+  }
+};
 
 NodeMap identity_map(int32_t rank) {
   NodeMap m(static_cast<size_t>(rank));
@@ -152,7 +166,7 @@ class KernelBuilder {
   const FusionPlan& plan_;
   ir::ProgramStep& step_;
   int32_t rank_;
-  absl::flat_hash_map<std::string, int32_t> memo_;
+  absl::flat_hash_map<PlacedValue, int32_t> memo_;
 };
 
 int32_t KernelBuilder::leaf_expr(const Frame& f, bool is_root) {
@@ -196,12 +210,12 @@ int32_t KernelBuilder::build(ValueId root, const NodeMap& root_map, bool define_
     Frame& f = stack.back();
     if (first_visit) {
       first_visit = false;
-      const std::string key = map_key(f.id, f.map);
+      PlacedValue key{f.id, f.map};
       auto hit = memo_.find(key);
       int32_t expr =
           hit != memo_.end() ? hit->second : leaf_expr(f, define_root && stack.size() == 1);
       if (expr >= 0) {
-        memo_.emplace(key, expr);
+        memo_.emplace(std::move(key), expr);
         result = expr;
         stack.pop_back();
         if (!stack.empty()) stack.back().operand_exprs.push_back(result);
@@ -230,7 +244,7 @@ int32_t KernelBuilder::build(ValueId root, const NodeMap& root_map, bool define_
     } else {
       throw Error(absl::StrCat("internal error: cannot fuse ", sv(op_name(node.op)), " %", f.id));
     }
-    memo_.emplace(map_key(f.id, f.map), result);
+    memo_.emplace(PlacedValue{f.id, f.map}, result);
     stack.pop_back();
     if (!stack.empty()) stack.back().operand_exprs.push_back(result);
   }

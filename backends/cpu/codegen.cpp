@@ -109,6 +109,16 @@ bool is_runtime_constant(const LoopKernel& kernel, size_t expr) {
   return true;
 }
 
+std::vector<bool> runtime_constants(const LoopKernel& kernel) {
+  std::vector<bool> runtime(kernel.exprs.size(), false);
+  for (size_t i = 0; i < kernel.exprs.size(); ++i)
+    runtime[i] = kernel.exprs[i].kind == KernelExpr::Kind::kConstant;
+  for (const KernelExpr& e : kernel.exprs)
+    if (e.kind == KernelExpr::Kind::kOp && e.op == Op::pow && e.operands.size() == 2)
+      runtime[static_cast<size_t>(e.operands[1])] = false;
+  return runtime;
+}
+
 uint64_t constant_bits(DType t, const Scalar& value) {
   // As the interpreter's eval_constant: float64 -> float rounds once, float -> float16 again.
   const bool from_float = value.is_floating_point();
@@ -142,8 +152,9 @@ uint64_t constant_bits(DType t, const Scalar& value) {
 
 std::vector<int64_t> kernel_sizes(const LoopKernel& kernel, const ir::KernelLaunch& launch) {
   std::vector<int64_t> sizes(launch.sizes.begin(), launch.sizes.end());
+  const std::vector<bool> runtime = runtime_constants(kernel);
   for (size_t i = 0; i < kernel.exprs.size(); ++i)
-    if (is_runtime_constant(kernel, i))
+    if (runtime[i])
       sizes.push_back(
           static_cast<int64_t>(constant_bits(kernel.exprs[i].dtype, kernel.exprs[i].constant)));
   return sizes;

@@ -48,6 +48,8 @@ using KernelFunction = void (*)(void* const* data, const int64_t* sizes, const i
 // size (a division by the count), reuses the compiled kernel. Only a pow exponent is compiled
 // in (LLVM turns x ** 2 into x * x).
 bool is_runtime_constant(const ir::LoopKernel& kernel, size_t expr);
+// is_runtime_constant for every expression at once (in time linear in the kernel's size).
+std::vector<bool> runtime_constants(const ir::LoopKernel& kernel);
 // A constant converted to dtype t like the interpreter's constant nodes (a Python float as a
 // float64 value, an int as an int64 one), as its stored bits in the low bits of a uint64:
 // float16 0.1 is the float16 nearest to the float nearest to 0.1, int8 300 is 44.

@@ -101,11 +101,12 @@ void KernelEmitter::load_launch(llvm::Value* sizes, llvm::Value* strides, llvm::
   // Runtime constants follow the sizes; compiled-in ones are LLVM constants.
   int64_t next = rank_;
   constants_.assign(k_.exprs.size(), nullptr);
+  const std::vector<bool> runtime = runtime_constants(k_);
   for (size_t i = 0; i < k_.exprs.size(); ++i) {
     const KernelExpr& e = k_.exprs[i];
     if (e.kind != KernelExpr::Kind::kConstant) continue;
-    constants_[i] = is_runtime_constant(k_, i) ? s_.from_bits(e.dtype, at(sizes, next++))
-                                               : s_.constant(e.dtype, e.constant);
+    constants_[i] =
+        runtime[i] ? s_.from_bits(e.dtype, at(sizes, next++)) : s_.constant(e.dtype, e.constant);
   }
 }
 

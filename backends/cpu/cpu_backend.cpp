@@ -7,7 +7,8 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/codegen.h"
 #include "kiln/backends/cpu/kernel_cache.h"
@@ -38,16 +39,52 @@ std::atomic<uint64_t> epilogues{0};
 
 }  // namespace
 
-// Kernel key -> whether it compiles natively and its functions, in front of the KernelCache
-// (whose look-up takes a lock, a promise and a shared future per call); filled lazily.
-struct CpuKernelRunner::Entry {
-  bool native = false;
-  void* function = nullptr;  // KernelFunction
-  void* partial = nullptr;   // PartialFunction (split_reduction.h)
+// A kernel's identity in the runner's table: its structure with the values of runtime
+// constants left out (they are launch arguments), so that `x * lr` for every lr is one entry.
+// Hashing and comparing the kernel directly is much cheaper than printing cpu_kernel_key,
+// which only a kernel new to the table needs (for the KernelCache).
+struct MaskedKernelHash {
+  size_t operator()(const ir::LoopKernel& k) const {
+    const std::vector<bool> runtime = runtime_constants(k);
+    size_t h = absl::HashOf(static_cast<int>(k.kind), k.rank, k.reduced_dims,
+                            static_cast<int>(k.reduce_op), k.args.size(), k.exprs.size());
+    for (size_t a = 0; a < k.args.size(); ++a)
+      h = absl::HashOf(h, static_cast<int>(k.args[a].dtype.kind()), k.args[a].is_output,
+                       k.layouts[a].zero_stride_dims, k.layouts[a].inner_unit_stride);
+    for (size_t i = 0; i < k.exprs.size(); ++i) {
+      const ir::KernelExpr& e = k.exprs[i];
+      h = absl::HashOf(h, static_cast<int>(e.kind), static_cast<int>(e.dtype.kind()), e.arg,
+                       static_cast<int>(e.op), e.operands);
+      if (e.kind == ir::KernelExpr::Kind::kConstant && !runtime[i])
+        h = absl::HashOf(h, e.constant.to_double(), e.constant.to_int64());
+    }
+    for (const auto& [arg, expr] : k.stores) h = absl::HashOf(h, arg, expr);
+    return h;
+  }
 };
+struct MaskedKernelEq {
+  bool operator()(const ir::LoopKernel& a, const ir::LoopKernel& b) const {
+    if (a.kind != b.kind || a.rank != b.rank || a.reduced_dims != b.reduced_dims ||
+        a.reduce_op != b.reduce_op || a.args != b.args || a.layouts != b.layouts ||
+        a.stores != b.stores || a.exprs.size() != b.exprs.size())
+      return false;
+    const std::vector<bool> runtime = runtime_constants(a);
+    for (size_t i = 0; i < a.exprs.size(); ++i) {
+      const ir::KernelExpr &x = a.exprs[i], &y = b.exprs[i];
+      if (x.kind != y.kind || x.dtype != y.dtype || x.arg != y.arg || x.op != y.op ||
+          x.operands != y.operands)
+        return false;
+      // Same structure, so b's runtime constants are a's.
+      if (x.kind == ir::KernelExpr::Kind::kConstant && !runtime[i] && !(x.constant == y.constant))
+        return false;
+    }
+    return true;
+  }
+};
+
 struct CpuKernelRunner::Table {
   std::mutex mutex;
-  absl::flat_hash_map<std::string, Entry> entries;
+  absl::node_hash_map<ir::LoopKernel, Entry, MaskedKernelHash, MaskedKernelEq> entries;
 };
 
 namespace {
@@ -98,8 +135,9 @@ void count_library_run(bool with_epilogue) {
 std::string cpu_kernel_key(const ir::LoopKernel& kernel) {
   // Runtime constants are launch arguments: their values are no part of the code.
   ir::LoopKernel masked = kernel;
+  const std::vector<bool> runtime = runtime_constants(kernel);
   for (size_t i = 0; i < masked.exprs.size(); ++i)
-    if (is_runtime_constant(kernel, i)) masked.exprs[i].constant = Scalar(0);
+    if (runtime[i]) masked.exprs[i].constant = Scalar(0);
   std::string key = absl::StrCat(sv(kCodegenVersion), "\n", ir::structural_key(masked));
   // structural_key prints floating constants to 6 significant digits: add the exact bits of
   // the compiled-in ones.
@@ -119,17 +157,28 @@ CpuKernelRunner::CpuKernelRunner(KernelCache* cache)
 
 CpuKernelRunner::~CpuKernelRunner() = default;
 
-void* CpuKernelRunner::function(const ir::LoopKernel& kernel, const std::string& key,
-                                bool partial) {
+CpuKernelRunner::Entry& CpuKernelRunner::entry(const ir::LoopKernel& kernel) {
   {
     std::lock_guard<std::mutex> lock(table_->mutex);
-    const Entry& entry = table_->entries[key];
+    auto it = table_->entries.find(kernel);
+    if (it != table_->entries.end()) return it->second;
+  }
+  Entry fresh;
+  fresh.key = cpu_kernel_key(kernel);
+  fresh.native = can_emit(kernel);
+  std::lock_guard<std::mutex> lock(table_->mutex);
+  // Another thread may have added it meanwhile: then this one is dropped.
+  return table_->entries.emplace(kernel, std::move(fresh)).first->second;
+}
+
+void* CpuKernelRunner::function(const ir::LoopKernel& kernel, Entry& entry, bool partial) {
+  {
+    std::lock_guard<std::mutex> lock(table_->mutex);
     if (void* f = partial ? entry.partial : entry.function) return f;
   }
   KernelCache& cache = cache_ != nullptr ? *cache_ : KernelCache::instance();
-  void* address = compile(kernel, key, partial, cache);
+  void* address = compile(kernel, entry.key, partial, cache);
   std::lock_guard<std::mutex> lock(table_->mutex);
-  Entry& entry = table_->entries[key];
   (partial ? entry.partial : entry.function) = address;
   return address;
 }
@@ -139,19 +188,8 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
   check_launch(kernel, launch, data.size());
   const int64_t extent = parallel_extent(kernel, launch);
   if (extent == 0) return;  // nothing to compute or store
-  const std::string key = cpu_kernel_key(kernel);
-  std::optional<bool> native;
-  {
-    std::lock_guard<std::mutex> lock(table_->mutex);
-    auto it = table_->entries.find(key);
-    if (it != table_->entries.end()) native = it->second.native;
-  }
-  if (!native) {
-    native = can_emit(kernel);
-    std::lock_guard<std::mutex> lock(table_->mutex);
-    table_->entries[key].native = *native;
-  }
-  if (!*native) {
+  Entry& entry = this->entry(kernel);
+  if (!entry.native) {
     ++evaluated_runs;
     interp::LoopEvaluator evaluator;
     evaluator.run(kernel, launch, data);
@@ -163,11 +201,11 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
   for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
   const std::vector<int64_t> sizes = kernel_sizes(kernel, launch);
   if (const int64_t ranges = split_count(kernel, launch); ranges > 1) {
-    const auto partial = reinterpret_cast<PartialFunction>(function(kernel, key, true));
+    const auto partial = reinterpret_cast<PartialFunction>(function(kernel, entry, true));
     run_split_reduction(kernel, launch, data, sizes.data(), strides.data(), partial, ranges);
     return;
   }
-  const auto kernel_function = reinterpret_cast<KernelFunction>(function(kernel, key, false));
+  const auto kernel_function = reinterpret_cast<KernelFunction>(function(kernel, entry, false));
   const int64_t* offsets = launch.offsets.data();
   auto chunk = [&](int64_t begin, int64_t end) {
     kernel_function(data.data(), sizes.data(), strides.data(), offsets, begin, end);
@@ -187,6 +225,10 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
 std::vector<BufferPtr> CpuBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {
   const ir::Program program = passes::lower_program(graph);
   return run_program(graph, program, inputs, runner_);
+}
+
+std::unique_ptr<Executable> CpuBackend::compile(ir::Graph graph) {
+  return compile_program(std::move(graph), runner_);
 }
 
 }  // namespace kiln::backends::cpu

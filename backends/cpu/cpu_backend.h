@@ -54,10 +54,19 @@ class CpuKernelRunner final : public KernelRunner {
                         absl::Span<void*> epilogue_data) override;
 
  private:
-  struct Entry;
+  // What the runner knows of a kernel, in front of the KernelCache (whose look-up takes a
+  // lock, a promise and a shared future per call); filled lazily, never moved.
+  struct Entry {
+    std::string key;           // cpu_kernel_key
+    bool native = false;       // compiles natively (else runs on the loop-IR evaluator)
+    void* function = nullptr;  // KernelFunction
+    void* partial = nullptr;   // PartialFunction (split_reduction.h)
+  };
   struct Table;
+  // The kernel's entry in the table, added at the first call.
+  Entry& entry(const ir::LoopKernel& kernel);
   // The kernel's function (or partial reduction), compiled or loaded at the first call.
-  void* function(const ir::LoopKernel& kernel, const std::string& key, bool partial);
+  void* function(const ir::LoopKernel& kernel, Entry& entry, bool partial);
 
   KernelCache* cache_;
   std::unique_ptr<Table> table_;
@@ -71,6 +80,7 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const override { return "cpu"; }
   std::vector<BufferPtr> run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) override;
+  std::unique_ptr<Executable> compile(ir::Graph graph) override;
 
  private:
   CpuKernelRunner runner_;

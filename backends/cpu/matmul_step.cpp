@@ -133,8 +133,8 @@ BufferPtr CpuKernelRunner::run_library(const ir::Graph& graph, const ir::Program
     for (size_t a = 0; a < epilogue_data.size(); ++a)
       if (e.arg_values[a] == step.node) epilogue_data[a] = result->data();
     const ir::LoopKernel tile = TileEpilogue::tile_kernel(e.kernel, e.launch);
-    void* function = nullptr;
-    if (can_emit(tile)) function = this->function(tile, cpu_kernel_key(tile), false);
+    Entry& entry = this->entry(tile);
+    void* function = entry.native ? this->function(tile, entry, false) : nullptr;
     epilogue.emplace(e, epilogue_data, function);
   }
 

@@ -86,8 +86,11 @@ void LoopEvaluator::run(const ir::LoopKernel& k, const ir::KernelLaunch& launch,
 std::vector<BufferPtr> LoopBackend::run(const ir::Graph& graph,
                                         absl::Span<const BufferPtr> inputs) {
   const ir::Program program = passes::lower_program(graph);
-  LoopEvaluator evaluator;
-  return run_program(graph, program, inputs, evaluator);
+  return run_program(graph, program, inputs, evaluator_);
+}
+
+std::unique_ptr<Executable> LoopBackend::compile(ir::Graph graph) {
+  return compile_program(std::move(graph), evaluator_);
 }
 
 }  // namespace kiln::backends::interp

@@ -18,6 +18,10 @@ class LoopBackend final : public Backend {
  public:
   std::string_view name() const override { return "loops"; }
   std::vector<BufferPtr> run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) override;
+  std::unique_ptr<Executable> compile(ir::Graph graph) override;
+
+ private:
+  LoopEvaluator evaluator_;
 };
 
 }  // namespace kiln::backends::interp

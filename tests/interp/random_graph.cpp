@@ -85,7 +85,32 @@ class Builder {
  private:
   const TensorType& type(ValueId v) const { return out_.graph.node(v).type; }
 
+  // Whether a compiled backend may round `op` on these operands differently from the
+  // interpreter (RandomGraphOptions::exact_float_math).
+  bool inexact(Op op, const std::vector<ValueId>& in) const {
+    static constexpr Op kTranscendental[] = {Op::exp,   Op::expm1, Op::log,     Op::log2,
+                                             Op::log10, Op::log1p, Op::sin,     Op::cos,
+                                             Op::tan,   Op::tanh,  Op::sigmoid, Op::erf};
+    if (std::find(std::begin(kTranscendental), std::end(kTranscendental), op) !=
+        std::end(kTranscendental))
+      return true;
+    const bool floating = !in.empty() && is_floating_point(type(in[0]).dtype);
+    if (op == Op::pow) return floating || is_floating_point(type(in[1]).dtype);
+    if (op == Op::sum || op == Op::prod) return floating;
+    if (op == Op::matmul) return floating;
+    return false;
+  }
+
   ValueId add(Op op, std::vector<ValueId> in, ir::Attrs attrs = ir::NoAttrs{}) {
+    if (o_.exact_float_math && inexact(op, in)) {
+      if (ir::has_trait(op, ir::kElementwise) && in.size() == 1) {
+        op = Op::neg;
+      } else if (op == Op::pow) {
+        op = Op::mul;
+      } else {
+        for (ValueId& v : in) v = add(Op::cast, {v}, ir::CastAttrs{int64});
+      }
+    }
     auto id = out_.graph.add(op, in, std::move(attrs));
     if (!id.ok())
       throw std::logic_error("random_graph built an invalid node: " + id.status().ToString() +

@@ -52,6 +52,11 @@ struct RandomGraphOptions {
   int max_ops = 30;
   int max_rank = 4;
   int64_t max_size = 5;
+  // Only computations that a compiled backend reproduces bit for bit: transcendental functions
+  // (exp, log, sin, tanh, pow, erf, ...) of floats become neg or mul, and floating sums,
+  // products and matmuls (whose order of additions a compiled backend may change) take their
+  // operands cast to int64 first.
+  bool exact_float_math = false;
 };
 
 // A random graph of min_ops..max_ops operations (helper casts, reshapes and expands that make
