@@ -17,15 +17,18 @@ void check_options(const Options& options) {
   if (!options.device.is_cpu())
     throw Error(absl::StrCat("cannot create a tensor on ", options.device.str(),
                              ": the CUDA backend is not available in this build"));
-  if (options.requires_grad)
-    throw Error("requires_grad=true: autograd is not available in this build yet");
+}
+
+Tensor with_grad_option(Tensor t, const Options& options) {
+  if (options.requires_grad) t.requires_grad_();
+  return t;
 }
 
 void check_shape(const Shape& shape, const char* op) {
   for (int64_t s : shape)
     if (s < 0)
-      throw Error(absl::StrCat(op, "(): Trying to create tensor with negative dimension ", s,
-                               ": ", shape_to_string(shape)));
+      throw Error(absl::StrCat(op, "(): Trying to create tensor with negative dimension ", s, ": ",
+                               shape_to_string(shape)));
 }
 
 // A realized tensor over a fresh buffer of `dtype` and `shape`; fill writes its elements.
@@ -51,8 +54,10 @@ Tensor tensor_from_host(const void* data, DType src_dtype, const Shape& shape,
     for (int64_t i = 0; i < n; ++i) {
       const char* p = in + i * static_cast<int64_t>(src_size);
       char* q = out + i * static_cast<int64_t>(dst_size);
-      if (is_floating_point(src_dtype)) store_double(q, dtype, load_double(p, src_dtype));
-      else store_int64(q, dtype, load_int64(p, src_dtype));
+      if (is_floating_point(src_dtype))
+        store_double(q, dtype, load_double(p, src_dtype));
+      else
+        store_int64(q, dtype, load_int64(p, src_dtype));
     }
   });
 }
@@ -73,8 +78,10 @@ Tensor tensor_from_literals(const Shape& shape, const std::vector<double>& float
   return host_tensor(dtype, shape, [&](char* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       char* q = out + i * static_cast<int64_t>(size);
-      if (!floats.empty()) store_double(q, dtype, floats[static_cast<size_t>(i)]);
-      else store_int64(q, dtype, ints[static_cast<size_t>(i)]);
+      if (!floats.empty())
+        store_double(q, dtype, floats[static_cast<size_t>(i)]);
+      else
+        store_int64(q, dtype, ints[static_cast<size_t>(i)]);
     }
   });
 }
@@ -83,7 +90,7 @@ Tensor filled(const Shape& shape, Scalar value, DType dtype, const Options& opti
               const char* op) {
   check_options(options);
   check_shape(shape, op);
-  return make_tensor(full_node(value, dtype, shape, options.device));
+  return with_grad_option(make_tensor(full_node(value, dtype, shape, options.device)), options);
 }
 
 }  // namespace frontend
@@ -93,10 +100,15 @@ using frontend::filled;
 Tensor tensor(Scalar value, Options options) {
   frontend::check_options(options);
   const DType dtype = options.dtype.value_or(value.default_dtype());
-  return frontend::host_tensor(dtype, {}, [&](char* out, int64_t) {
-    if (value.is_floating_point()) frontend::store_double(out, dtype, value.to_double());
-    else frontend::store_int64(out, dtype, value.to_int64());
-  });
+  return frontend::with_grad_option(
+      frontend::host_tensor(dtype, {},
+                            [&](char* out, int64_t) {
+                              if (value.is_floating_point())
+                                frontend::store_double(out, dtype, value.to_double());
+                              else
+                                frontend::store_int64(out, dtype, value.to_int64());
+                            }),
+      options);
 }
 Tensor tensor(Scalar value, DType dtype) { return tensor(value, Options{.dtype = dtype}); }
 
@@ -168,10 +180,14 @@ Tensor eye(int64_t n, Options options) {
   frontend::check_shape({n, n}, "eye");
   const DType dtype = options.dtype.value_or(float32);
   const size_t size = itemsize(dtype);
-  return frontend::host_tensor(dtype, {n, n}, [&](char* out, int64_t count) {
-    for (int64_t i = 0; i < count; ++i)
-      frontend::store_int64(out + i * static_cast<int64_t>(size), dtype, i / n == i % n ? 1 : 0);
-  });
+  return frontend::with_grad_option(
+      frontend::host_tensor(dtype, {n, n},
+                            [&](char* out, int64_t count) {
+                              for (int64_t i = 0; i < count; ++i)
+                                frontend::store_int64(out + i * static_cast<int64_t>(size), dtype,
+                                                      i / n == i % n ? 1 : 0);
+                            }),
+      options);
 }
 Tensor eye(int64_t n, DType dtype) { return eye(n, Options{.dtype = dtype}); }
 
@@ -190,7 +206,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
 // half types), the checks and the values use those; the length uses the accumulation type for
 // int64 output and doubles otherwise (torch's own quirk: arange(0.5, 4, 1.5, int64) has 4
 // elements, the int32 one 3).
-Tensor arange(Scalar start, Scalar end, Scalar step, Options options) {
+static Tensor arange_values(Scalar start, Scalar end, Scalar step, Options options) {
   frontend::check_options(options);
   const bool any_float =
       start.is_floating_point() || end.is_floating_point() || step.is_floating_point();
@@ -209,11 +225,10 @@ Tensor arange(Scalar start, Scalar end, Scalar step, Options options) {
     throw Error(absl::StrCat("unsupported range: ", xstart, " -> ", xend));
   if (!((xstep > 0 && xend >= xstart) || (xstep < 0 && xend <= xstart)))
     throw Error("upper bound and larger bound inconsistent with step sign");
-  const double size_d =
-      dtype == int64
-          ? std::ceil(static_cast<double>(end.to_int64() - start.to_int64()) /
-                      static_cast<double>(step.to_int64()))
-          : std::ceil((end.to_double() - start.to_double()) / step.to_double());
+  const double size_d = dtype == int64
+                            ? std::ceil(static_cast<double>(end.to_int64() - start.to_int64()) /
+                                        static_cast<double>(step.to_int64()))
+                            : std::ceil((end.to_double() - start.to_double()) / step.to_double());
   if (!(size_d >= 0 && size_d <= 9.0e15))
     throw Error(absl::StrCat("invalid size, possible overflow? size=", size_d));
   const int64_t n = static_cast<int64_t>(size_d);
@@ -224,8 +239,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, Options options) {
       if (integral) {
         frontend::store_int64(q, dtype, start.to_int64() + i * step.to_int64());
       } else if (half) {
-        const float v = static_cast<float>(xstart) +
-                        static_cast<float>(i) * static_cast<float>(xstep);
+        const float v =
+            static_cast<float>(xstart) + static_cast<float>(i) * static_cast<float>(xstep);
         frontend::store_double(q, dtype, v);
       } else {
         frontend::store_double(q, dtype, xstart + static_cast<double>(i) * xstep);
@@ -238,7 +253,7 @@ Tensor linspace(Scalar start, Scalar end, int64_t steps, DType dtype) {
   return linspace(start, end, steps, Options{.dtype = dtype});
 }
 
-Tensor linspace(Scalar start, Scalar end, int64_t steps, Options options) {
+static Tensor linspace_values(Scalar start, Scalar end, int64_t steps, Options options) {
   frontend::check_options(options);
   if (steps < 0) throw Error("linspace: number of steps must be non-negative");
   const DType dtype = options.dtype.value_or(float32);
@@ -252,7 +267,8 @@ Tensor linspace(Scalar start, Scalar end, int64_t steps, Options options) {
     for (int64_t i = 0; i < n; ++i) {
       char* q = out + i * static_cast<int64_t>(size);
       if (dtype == float32 || dtype == float16 || dtype == bfloat16) {
-        const float s = static_cast<float>(start.to_double()), e = static_cast<float>(end.to_double());
+        const float s = static_cast<float>(start.to_double()),
+                    e = static_cast<float>(end.to_double());
         const float step = n > 1 ? (e - s) / static_cast<float>(n - 1) : 0.0f;
         const float v = i < halfway ? s + step * static_cast<float>(i)
                                     : e - step * static_cast<float>(n - i - 1);
@@ -266,6 +282,14 @@ Tensor linspace(Scalar start, Scalar end, int64_t steps, Options options) {
       }
     }
   });
+}
+
+Tensor arange(Scalar start, Scalar end, Scalar step, Options options) {
+  return frontend::with_grad_option(arange_values(start, end, step, options), options);
+}
+
+Tensor linspace(Scalar start, Scalar end, int64_t steps, Options options) {
+  return frontend::with_grad_option(linspace_values(start, end, steps, options), options);
 }
 
 }  // namespace kiln

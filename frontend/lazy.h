@@ -30,6 +30,9 @@ struct LazyNode {
   // from_blob buffer or one whose data_ptr was handed out, or a pending node reading one.
   // Such values are computed at the call, as in PyTorch, never later.
   bool external = false;
+  // Bumped by eager in-place writes into `buffer`: autograd checks that a value it saved for
+  // the backward pass was not changed since.
+  uint64_t version = 0;
 
   LazyNode() = default;
   LazyNode(const LazyNode&) = delete;

@@ -13,6 +13,7 @@ namespace kiln {
 namespace frontend {
 void check_options(const Options& options);
 void check_shape(const Shape& shape, const char* op);
+Tensor with_grad_option(Tensor t, const Options& options);
 }  // namespace frontend
 
 namespace {
@@ -26,26 +27,47 @@ Tensor generated(DType dtype, const Shape& shape, const Options& options, const 
   auto buffer = runtime::Buffer::allocate(static_cast<size_t>(n) * itemsize(dtype));
   void* p = buffer->data();
   switch (dtype.kind()) {
-    case DType::Kind::kFloat32: fn(static_cast<float*>(p), n); break;
-    case DType::Kind::kFloat64: fn(static_cast<double*>(p), n); break;
-    case DType::Kind::kFloat16: fn(static_cast<Half*>(p), n); break;
-    case DType::Kind::kBFloat16: fn(static_cast<BFloat16*>(p), n); break;
-    case DType::Kind::kInt8: fn(static_cast<int8_t*>(p), n); break;
-    case DType::Kind::kInt16: fn(static_cast<int16_t*>(p), n); break;
-    case DType::Kind::kInt32: fn(static_cast<int32_t*>(p), n); break;
-    case DType::Kind::kInt64: fn(static_cast<int64_t*>(p), n); break;
-    case DType::Kind::kUInt8: fn(static_cast<uint8_t*>(p), n); break;
-    case DType::Kind::kBool: fn(static_cast<bool*>(p), n); break;
+    case DType::Kind::kFloat32:
+      fn(static_cast<float*>(p), n);
+      break;
+    case DType::Kind::kFloat64:
+      fn(static_cast<double*>(p), n);
+      break;
+    case DType::Kind::kFloat16:
+      fn(static_cast<Half*>(p), n);
+      break;
+    case DType::Kind::kBFloat16:
+      fn(static_cast<BFloat16*>(p), n);
+      break;
+    case DType::Kind::kInt8:
+      fn(static_cast<int8_t*>(p), n);
+      break;
+    case DType::Kind::kInt16:
+      fn(static_cast<int16_t*>(p), n);
+      break;
+    case DType::Kind::kInt32:
+      fn(static_cast<int32_t*>(p), n);
+      break;
+    case DType::Kind::kInt64:
+      fn(static_cast<int64_t*>(p), n);
+      break;
+    case DType::Kind::kUInt8:
+      fn(static_cast<uint8_t*>(p), n);
+      break;
+    case DType::Kind::kBool:
+      fn(static_cast<bool*>(p), n);
+      break;
   }
-  return frontend::make_tensor(
-      frontend::make_leaf(std::move(buffer), ir::TensorType{dtype, shape}, cpu));
+  return frontend::with_grad_option(frontend::make_tensor(frontend::make_leaf(
+                                        std::move(buffer), ir::TensorType{dtype, shape}, cpu)),
+                                    options);
 }
 
 DType floating_dtype(const Options& options, const char* op) {
   const DType dtype = options.dtype.value_or(float32);
   if (!is_floating_point(dtype))
-    throw Error(absl::StrCat("\"", op, "\" not implemented for '",
-                             frontend::torch_type_name(dtype), "'"));
+    throw Error(
+        absl::StrCat("\"", op, "\" not implemented for '", frontend::torch_type_name(dtype), "'"));
   return dtype;
 }
 

@@ -146,6 +146,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   in.dtype = t.dtype();
   in.sizes = t.sizes();
   in.device = t.device();
+  in.requires_grad = t.requires_grad() && t.is_leaf();
   const DType d = t.dtype();
   if (kiln::is_floating_point(d)) {
     for_each_element(t, [&](const char* p) { in.floats.push_back(frontend::load_double(p, d)); });

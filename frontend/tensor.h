@@ -59,6 +59,22 @@ class Tensor {
   template <class T>
   std::vector<T> tolist() const;
 
+  // ---- autograd (frontend/autograd/) ----
+  // Marks a floating-point leaf as requiring grad (throws for other dtypes); returns *this.
+  const Tensor& requires_grad_(bool requires_grad = true) const;
+  bool requires_grad() const;
+  bool is_leaf() const;  // no history: created by the user, or computed without grad
+  // Accumulates d(this)/d(leaf) * gradient into every leaf's grad(). Without `gradient`, this
+  // must have one element (the gradient is 1).
+  void backward(const Tensor& gradient = Tensor(), bool create_graph = false) const;
+  Tensor grad() const;  // undefined until a backward pass reaches this tensor
+  Tensor detach() const;  // the same storage, without history
+  Tensor data() const;    // as detach()
+  // Rebinds this tensor (every copy of this handle) to `data`'s elements; other aliases of the
+  // old elements keep them (Python's `x.data = ...`).
+  void set_data(const Tensor& data) const;
+  void retain_grad() const;  // a non-leaf keeps its grad() after backward
+
   // ---- conversion ----
   Tensor to(DType dtype) const;
   Tensor to(Device device) const;

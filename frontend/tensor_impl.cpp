@@ -1,5 +1,6 @@
 #include "kiln/frontend/tensor_impl.h"
 
+#include "kiln/frontend/autograd/record.h"
 #include "kiln/frontend/realize.h"
 #include "kiln/runtime/strided.h"
 
@@ -35,6 +36,7 @@ Tensor make_tensor(LazyPtr value) {
   ti->storage = storage;
   ti->sizes = value->type.shape;
   ti->strides = contiguous_strides(ti->sizes);
+  ti->autograd = autograd::on_result(value);
   set_storage_value(storage, std::move(value));
   return Tensor(std::move(ti));
 }
@@ -45,19 +47,32 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
   ti->sizes = std::move(sizes);
   ti->strides = std::move(strides);
   ti->offset = offset;
+  // The root: the tensor that owns the whole storage, or a tensor that requires grad without
+  // being a view of one (a leaf made from a view), whose gradient the view's must reach.
+  const std::shared_ptr<TensorImpl>& b = base.impl();
+  const bool base_is_root =
+      b->view_root == nullptr ||
+      (b->autograd != nullptr && b->autograd->requires_grad && b->autograd->view_root == nullptr);
+  ti->view_root = base_is_root ? b : b->view_root;
+  ti->autograd = autograd::on_view(*ti);
   return Tensor(std::move(ti));
 }
 
 LazyPtr read(const Tensor& t) {
   const TensorImpl& ti = impl_of(t);
   const LazyPtr& content = ti.storage->value;
-  if (ti.covers_storage()) return reshape(content, ti.sizes);
-  return make_node(ir::Op::as_strided, {content}, ir::StridedAttrs{ti.sizes, ti.strides, ti.offset});
+  LazyPtr value = ti.covers_storage()
+                      ? reshape(content, ti.sizes)
+                      : make_node(ir::Op::as_strided, {content},
+                                  ir::StridedAttrs{ti.sizes, ti.strides, ti.offset});
+  return autograd::on_read(ti, std::move(value));
 }
 
 void write(const Tensor& t, LazyPtr value) {
   const TensorImpl& ti = impl_of(t);
   const std::shared_ptr<Storage>& storage = ti.storage;
+  const autograd::PendingWrite history = autograd::prepare_write(t.impl(), value);
+  ++storage->version;
   if (!storage->value->realized()) {
     if (ti.covers_storage()) {
       set_storage_value(storage, reshape(value, storage->value->type.shape));
@@ -65,13 +80,16 @@ void write(const Tensor& t, LazyPtr value) {
       set_storage_value(storage, make_node(ir::Op::as_strided_scatter, {storage->value, value},
                                            ir::StridedAttrs{ti.sizes, ti.strides, ti.offset}));
     }
-    return;
+  } else {
+    // The storage has a buffer that others may see (from_blob memory, data_ptr): write into
+    // it now. realize() computes every pending value first, so none still reads the old
+    // contents.
+    realize({value});
+    ++storage->value->version;  // values saved for backward see the change
+    runtime::copy_into_strided(storage->value->buffer->data(), ti.sizes, ti.strides, ti.offset,
+                               value->buffer->data(), itemsize(ti.dtype()));
   }
-  // The storage has a buffer that others may see (from_blob memory, data_ptr): write into it
-  // now. realize() computes every pending value first, so none still reads the old contents.
-  realize({value});
-  runtime::copy_into_strided(storage->value->buffer->data(), ti.sizes, ti.strides, ti.offset,
-                             value->buffer->data(), itemsize(ti.dtype()));
+  autograd::finish_write(t.impl(), history);
 }
 
 void* realized_data(const Tensor& t) {

@@ -9,6 +9,9 @@
 #include "kiln/frontend/tensor.h"
 
 namespace kiln::frontend {
+namespace autograd {
+struct AutogradMeta;
+}  // namespace autograd
 
 struct Storage {
   int64_t numel = 0;
@@ -18,6 +21,7 @@ struct Storage {
   // writes replace it (functionally while pending, in the buffer once realized).
   LazyPtr value;
   bool registered = false;  // listed among the storages with pending content
+  uint64_t version = 0;     // bumped by every write (autograd detects stale history with it)
 };
 
 struct TensorImpl {
@@ -25,6 +29,10 @@ struct TensorImpl {
   Shape sizes;
   Shape strides;
   int64_t offset = 0;
+  // Views: the tensor whose storage they window, when it covers the whole storage (the root of
+  // a chain of views). In-place writes through a view update the root's autograd history.
+  std::shared_ptr<TensorImpl> view_root;
+  std::shared_ptr<autograd::AutogradMeta> autograd;  // null: no autograd state
 
   DType dtype() const { return storage->dtype; }
   Device device() const { return storage->device; }

@@ -60,6 +60,35 @@ bool is_cheap(const ir::Graph& g, ir::ValueId id) {
   }
 }
 
+// The work of computing an elementwise value inside each of its consumers instead of once
+// into a buffer: its ops down to buffers and constants, a transcendental function counting as
+// several. Shared subexpressions count once per path (an upper bound).
+int op_weight(Op op) {
+  switch (op) {
+    case Op::exp:
+    case Op::expm1:
+    case Op::log:
+    case Op::log2:
+    case Op::log10:
+    case Op::log1p:
+    case Op::sin:
+    case Op::cos:
+    case Op::tan:
+    case Op::tanh:
+    case Op::sigmoid:
+    case Op::erf:
+    case Op::pow:
+      return 4;
+    default:
+      return ir::has_trait(op, ir::kMovement) ? 0 : 1;
+  }
+}
+
+// Extra work allowed when a value is recomputed by its consumers rather than stored: a buffer
+// costs a store and a load per consumer of every element, and a kernel launch, which is worth
+// a few dozen vector ops per element on a CPU whose kernels are memory bound.
+constexpr int kMaxRecomputeWork = 32;
+
 // A movement op whose index arithmetic cannot be followed through a computed operand.
 bool needs_materialized_operand(const ir::Graph& g, const ir::Node& n) {
   if (n.op == Op::as_strided) return true;
@@ -76,8 +105,15 @@ FusionPlan plan_fusion(const ir::Graph& g) {
   plan.materialized.assign(static_cast<size_t>(n), false);
   plan.reasons.assign(static_cast<size_t>(n), "fused into its consumer");
   std::vector<int32_t> uses(static_cast<size_t>(n), 0);
-  for (const ir::Node& node : g.nodes())
+  // Values that a user regrouping dims needs in a buffer anyway (the movement sweep below
+  // materializes them): computing those once is free.
+  std::vector<bool> regrouped(static_cast<size_t>(n), false);
+  for (const ir::Node& node : g.nodes()) {
     for (ir::ValueId in : node.inputs) ++uses[in];
+    if (ir::has_trait(node.op, ir::kMovement) && node.op != Op::cat &&
+        needs_materialized_operand(g, node))
+      regrouped[node.inputs[0]] = true;
+  }
 
   // Constants are inlined wherever they are read; only a graph output needs one in a buffer.
   auto materialize = [&](ir::ValueId id, std::string reason, bool even_constant = false) {
@@ -88,6 +124,15 @@ FusionPlan plan_fusion(const ir::Graph& g) {
   };
 
   for (ir::ValueId out : g.outputs()) materialize(out, "graph output", true);
+  // cost[id]: the work of recomputing a fused elementwise value (op_weight).
+  std::vector<int> cost(static_cast<size_t>(n), 0);
+  auto fused_cost = [&](ir::ValueId id) {
+    const ir::Node& node = g.node(id);
+    int c = op_weight(node.op);
+    for (ir::ValueId in : node.inputs)
+      if (!plan.materialized[in]) c += cost[in];
+    return c;
+  };
   for (ir::ValueId id = 0; id < n; ++id) {
     const ir::Node& node = g.node(id);
     if (node.op == Op::constant) {
@@ -114,9 +159,18 @@ FusionPlan plan_fusion(const ir::Graph& g) {
         materialize(in, absl::StrCat("operand of ", sv(op_name(node.op)), " %", id));
     } else if (ir::has_trait(node.op, ir::kReduction)) {
       materialize(id, "reduction result");
-    } else if (uses[id] > 1 && !is_cheap(g, id)) {
-      materialize(id, absl::StrCat("used by ", uses[id], " consumers: computed once"));
+    } else if (uses[id] > 1 && !is_cheap(g, id) && !plan.materialized[id]) {
+      const int c = fused_cost(id);
+      if (c * (uses[id] - 1) > kMaxRecomputeWork || regrouped[id]) {
+        materialize(id, absl::StrCat("used by ", uses[id], " consumers: computed once"));
+      } else {
+        plan.reasons[id] =
+            absl::StrCat("used by ", uses[id], " consumers: recomputed in each (work ", c, ")");
+      }
     }
+    if (!plan.materialized[id] &&
+        (ir::has_trait(node.op, ir::kElementwise) || ir::has_trait(node.op, ir::kMovement)))
+      cost[id] = fused_cost(id);
   }
   // Consumers come after producers, so one backward sweep settles the movement constraints:
   // materializing more only turns computed operands into buffers, which never adds a constraint.

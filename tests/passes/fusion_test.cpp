@@ -104,7 +104,33 @@ TEST(Fusion, ReductionsAreMaterializedWithTheirPrologueFused) {
             "%3 neg: materialized (graph output)\n");
 }
 
-TEST(Fusion, AComputedValueWithSeveralConsumersIsComputedOnce) {
+TEST(Fusion, AnExpensiveValueWithSeveralConsumersIsComputedOnce) {
+  // Work 20 (five transcendental ops), recomputed by two extra consumers: 40 > 32.
+  EXPECT_EQ(fusion_text("%0 = input() {index=0} : f32[3]\n"
+                        "%1 = exp(%0) : f32[3]\n"
+                        "%2 = tanh(%1) : f32[3]\n"
+                        "%3 = sigmoid(%2) : f32[3]\n"
+                        "%4 = erf(%3) : f32[3]\n"
+                        "%5 = log1p(%4) : f32[3]\n"
+                        "%6 = neg(%5) : f32[3]\n"
+                        "%7 = abs(%5) : f32[3]\n"
+                        "%8 = add(%6, %7) : f32[3]\n"
+                        "%9 = add(%8, %5) : f32[3]\n"
+                        "return %9\n"),
+            "%0 input: materialized (graph input)\n"
+            "%1 exp: fused (fused into its consumer)\n"
+            "%2 tanh: fused (fused into its consumer)\n"
+            "%3 sigmoid: fused (fused into its consumer)\n"
+            "%4 erf: fused (fused into its consumer)\n"
+            "%5 log1p: materialized (used by 3 consumers: computed once)\n"
+            "%6 neg: fused (fused into its consumer)\n"
+            "%7 abs: fused (fused into its consumer)\n"
+            "%8 add: fused (fused into its consumer)\n"
+            "%9 add: materialized (graph output)\n");
+}
+
+TEST(Fusion, ACheapValueWithSeveralConsumersIsRecomputedInEach) {
+  // A buffer would cost a store and a load per element; exp costs less (work 4).
   EXPECT_EQ(fusion_text("%0 = input() {index=0} : f32[3]\n"
                         "%1 = exp(%0) : f32[3]\n"
                         "%2 = neg(%1) : f32[3]\n"
@@ -112,7 +138,7 @@ TEST(Fusion, AComputedValueWithSeveralConsumersIsComputedOnce) {
                         "%4 = add(%2, %3) : f32[3]\n"
                         "return %4\n"),
             "%0 input: materialized (graph input)\n"
-            "%1 exp: materialized (used by 2 consumers: computed once)\n"
+            "%1 exp: fused (used by 2 consumers: recomputed in each (work 4))\n"
             "%2 neg: fused (fused into its consumer)\n"
             "%3 abs: fused (fused into its consumer)\n"
             "%4 add: materialized (graph output)\n");
@@ -124,7 +150,7 @@ TEST(Fusion, AValueReadTwiceByOneConsumerCountsTwoUses) {
                         "%2 = mul(%1, %1) : f32[3]\n"
                         "return %2\n"),
             "%0 input: materialized (graph input)\n"
-            "%1 exp: materialized (used by 2 consumers: computed once)\n"
+            "%1 exp: fused (used by 2 consumers: recomputed in each (work 4))\n"
             "%2 mul: materialized (graph output)\n");
 }
 
@@ -146,7 +172,7 @@ TEST(Fusion, CheapViewsAndCastsOfInputsAreRecomputedPerConsumer) {
             "%6 slice: materialized (graph output)\n");
 }
 
-TEST(Fusion, AViewOfAComputedValueWithSeveralConsumersIsNotCheap) {
+TEST(Fusion, AViewOfAComputedValueWithSeveralConsumersCountsItsWork) {
   EXPECT_EQ(fusion_text("%0 = input() {index=0} : f32[2, 3]\n"
                         "%1 = exp(%0) : f32[2, 3]\n"
                         "%2 = permute(%1) {perm=[1, 0]} : f32[3, 2]\n"
@@ -155,7 +181,7 @@ TEST(Fusion, AViewOfAComputedValueWithSeveralConsumersIsNotCheap) {
                         "return %4\n"),
             "%0 input: materialized (graph input)\n"
             "%1 exp: fused (fused into its consumer)\n"
-            "%2 permute: materialized (used by 2 consumers: computed once)\n"
+            "%2 permute: fused (used by 2 consumers: recomputed in each (work 4))\n"
             "%3 neg: fused (fused into its consumer)\n"
             "%4 add: materialized (graph output)\n");
 }

@@ -224,7 +224,7 @@ TEST(LowerLoops, AMaterializedValueIsComputedOnceAndLoadedByItsConsumers) {
                          "%1 = exp(%0) : f32[3]\n"
                          "%2 = neg(%1) : f32[3]\n"
                          "%3 = abs(%1) : f32[3]\n"
-                         "return %2, %3\n"),
+                         "return %1, %2, %3\n"),
             "kernel elementwise rank=1\n"
             "  arg0: f32 in [s+unit]\n"
             "  arg1: f32 out [s+unit]\n"

@@ -1,0 +1,252 @@
+#include "kiln/frontend/autograd/record.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "kiln/frontend/autograd/grad_mode.h"
+#include "kiln/frontend/autograd/vjp.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::frontend::autograd {
+namespace {
+
+// Reads of tensors that require grad, by the fresh node each read returned. Fresh nodes are
+// never shared, so an entry can only match the read it came from; expired ones are dropped as
+// the table grows.
+struct NotedRead {
+  std::weak_ptr<LazyNode> node;
+  Edge edge;
+};
+struct Registry {
+  absl::flat_hash_map<const LazyNode*, NotedRead> reads;
+  size_t prune_at = 1024;
+
+  void add(const LazyPtr& node, Edge edge) {
+    if (reads.size() >= prune_at) {
+      absl::erase_if(reads, [](const auto& kv) { return kv.second.node.expired(); });
+      prune_at = std::max<size_t>(1024, 2 * reads.size());
+    }
+    reads[node.get()] = NotedRead{node, std::move(edge)};
+  }
+  const Edge* find(const LazyNode* node) const {
+    auto it = reads.find(node);
+    if (it == reads.end() || it->second.node.expired()) return nullptr;
+    return &it->second.edge;
+  }
+};
+Registry& registry() {
+  thread_local Registry r;
+  return r;
+}
+
+// The storage of a view's root must be the root's row-major elements from its offset on, so
+// that the view is an as_strided window of the root's flattened value.
+void check_root_layout(const TensorImpl& root) {
+  if (!root.is_contiguous())
+    throw Error(
+        "autograd: views of a non-contiguous tensor that requires grad (and was made a leaf "
+        "with requires_grad_) are not supported; call .contiguous() first");
+}
+
+// The view's value as a function of its root's: an as_strided window of the flattened root.
+std::shared_ptr<GradFn> derive_view(const TensorImpl& view) {
+  const TensorImpl& root = *view.view_root;
+  check_root_layout(root);
+  LazyPtr rv;
+  {
+    // The root's value, read like any input (noted, with its edge).
+    const LazyPtr& content = root.storage->value;
+    LazyPtr whole = root.covers_storage()
+                        ? reshape(content, root.sizes)
+                        : make_node(ir::Op::as_strided, {content},
+                                    ir::StridedAttrs{root.sizes, root.strides, root.offset});
+    rv = on_read(root, std::move(whole));
+  }
+  LazyPtr flat = make_node(ir::Op::reshape, {rv}, ir::ShapeAttrs{Shape{root.numel()}});
+  LazyPtr window = make_node(ir::Op::as_strided, {flat},
+                             ir::StridedAttrs{view.sizes, view.strides, view.offset - root.offset});
+  return capture(window);
+}
+
+// Brings a non-leaf's history up to date after writes through other aliases.
+void refresh(const TensorImpl& t) {
+  AutogradMeta& meta = *t.autograd;
+  if (meta.version == t.storage->version) return;
+  if (meta.view_root != nullptr) {
+    meta.version = t.storage->version;
+    meta.grad_fn = derive_view(t);
+    meta.requires_grad = meta.grad_fn != nullptr;
+    return;
+  }
+  // Written without grad mode (history stays what it was, as in PyTorch).
+  meta.version = t.storage->version;
+}
+
+}  // namespace
+
+Edge edge_of(const std::shared_ptr<AutogradMeta>& meta) {
+  if (meta->grad_fn != nullptr) return Edge{meta->grad_fn, nullptr};
+  return Edge{nullptr, meta};
+}
+
+Edge current_edge(const TensorImpl& t) {
+  if (t.autograd->grad_fn != nullptr || t.autograd->view_root != nullptr) refresh(t);
+  return edge_of(t.autograd);
+}
+
+LazyPtr on_read(const TensorImpl& t, LazyPtr value) {
+  if (!grad_enabled() || t.autograd == nullptr || !t.autograd->requires_grad) return value;
+  if (t.autograd->grad_fn != nullptr || t.autograd->view_root != nullptr) refresh(t);
+  if (!t.autograd->requires_grad) return value;
+  LazyPtr fresh = make_node(ir::Op::reshape, {value}, ir::ShapeAttrs{value->type.shape});
+  registry().add(fresh, edge_of(t.autograd));
+  return fresh;
+}
+
+std::shared_ptr<GradFn> capture(const LazyPtr& root) {
+  Registry& reg = registry();
+  if (!grad_enabled() || reg.reads.empty()) return nullptr;
+  auto fn = std::make_shared<GradFn>();
+  absl::flat_hash_map<const LazyNode*, int32_t> index;
+  std::vector<bool> needs_grad;
+  // Iterative post-order walk: (node, next operand).
+  std::vector<std::pair<LazyNode*, size_t>> stack;
+  auto leaf_value = [&](const LazyPtr& node) {
+    GradFn::Value v;
+    v.node = node;
+    // A read is a view node over a storage's content: the buffer an eager in-place write
+    // would change is that content's.
+    v.watched = node;
+    while (!v.watched->realized() && v.watched->inputs.size() == 1 &&
+           (v.watched->op == ir::Op::reshape || v.watched->op == ir::Op::as_strided))
+      v.watched = v.watched->inputs[0];
+    v.version = v.watched->version;
+    if (const Edge* e = reg.find(node.get())) {
+      v.edge = static_cast<int32_t>(fn->next.size());
+      fn->next.push_back(*e);
+    }
+    needs_grad.push_back(v.edge >= 0);
+    fn->values.push_back(std::move(v));
+    return static_cast<int32_t>(fn->values.size()) - 1;
+  };
+  auto is_leaf = [&](const LazyNode* node) {
+    return reg.find(node) != nullptr || node->realized() || node->op == ir::Op::constant ||
+           (node->owned_by_storage && node != root.get());
+  };
+  if (is_leaf(root.get())) {
+    fn->output = leaf_value(root);
+  } else {
+    absl::flat_hash_map<const LazyNode*, LazyPtr> owners;
+    owners[root.get()] = root;
+    stack.emplace_back(root.get(), 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs.size()) {
+        const LazyPtr& in = node->inputs[next++];
+        if (index.contains(in.get())) continue;
+        if (is_leaf(in.get())) {
+          index[in.get()] = leaf_value(in);
+          continue;
+        }
+        owners[in.get()] = in;
+        stack.emplace_back(in.get(), 0);
+        continue;
+      }
+      LazyNode* done = node;
+      stack.pop_back();
+      if (index.contains(done)) continue;
+      GradFn::Node n{done->op, done->attrs, {}, static_cast<int32_t>(fn->values.size())};
+      bool any = false;
+      for (const LazyPtr& in : done->inputs) {
+        const int32_t i = index.at(in.get());
+        n.inputs.push_back(i);
+        any = any || needs_grad[static_cast<size_t>(i)];
+      }
+      GradFn::Value v;
+      v.node = owners.at(done);
+      v.defined_by = static_cast<int32_t>(fn->nodes.size());
+      fn->values.push_back(std::move(v));
+      needs_grad.push_back(any && is_differentiable(done->op) &&
+                           is_floating_point(done->type.dtype));
+      index[done] = n.value;
+      fn->nodes.push_back(std::move(n));
+    }
+    fn->output = index.at(root.get());
+  }
+  if (!needs_grad[static_cast<size_t>(fn->output)]) return nullptr;
+  return fn;
+}
+
+std::shared_ptr<AutogradMeta> on_result(const LazyPtr& value) {
+  std::shared_ptr<GradFn> fn = capture(value);
+  if (fn == nullptr) return nullptr;
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->requires_grad = true;
+  meta->grad_fn = std::move(fn);
+  return meta;
+}
+
+std::shared_ptr<AutogradMeta> on_view(const TensorImpl& view) {
+  if (!grad_enabled() || view.view_root == nullptr) return nullptr;
+  const TensorImpl& root = *view.view_root;
+  if (root.autograd == nullptr || !root.autograd->requires_grad) return nullptr;
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->view_root = view.view_root;
+  meta->version = view.storage->version;
+  meta->grad_fn = derive_view(view);
+  meta->requires_grad = meta->grad_fn != nullptr;
+  return meta->requires_grad ? meta : nullptr;
+}
+
+PendingWrite prepare_write(const std::shared_ptr<TensorImpl>& t, const LazyPtr& value) {
+  PendingWrite pending;
+  if (!grad_enabled()) return pending;
+  const std::shared_ptr<TensorImpl>& root = t->view_root != nullptr ? t->view_root : t;
+  const AutogradMeta* root_meta = root->autograd.get();
+  const bool root_requires = root_meta != nullptr && root_meta->requires_grad;
+  if (!root_requires && registry().reads.empty()) return pending;  // nothing can require grad
+  if (root_meta != nullptr && root_meta->requires_grad && root_meta->grad_fn == nullptr &&
+      root_meta->view_root == nullptr)
+    throw Error(t == root ? "a leaf Variable that requires grad is being used in an in-place "
+                            "operation."
+                          : "a view of a leaf Variable that requires grad is being used in an "
+                            "in-place operation.");
+  pending.target = root;
+  if (t == root) {
+    pending.grad_fn = capture(value);
+  } else {
+    // The root's new value: its old value (read like any input) with the window replaced.
+    check_root_layout(*root);
+    const LazyPtr& content = root->storage->value;
+    LazyPtr whole = root->covers_storage()
+                        ? reshape(content, root->sizes)
+                        : make_node(ir::Op::as_strided, {content},
+                                    ir::StridedAttrs{root->sizes, root->strides, root->offset});
+    LazyPtr old = on_read(*root, std::move(whole));
+    LazyPtr flat = make_node(ir::Op::reshape, {old}, ir::ShapeAttrs{Shape{root->numel()}});
+    LazyPtr scattered = make_node(ir::Op::as_strided_scatter, {flat, value},
+                                  ir::StridedAttrs{t->sizes, t->strides, t->offset - root->offset});
+    pending.grad_fn = capture(make_node(ir::Op::reshape, {scattered}, ir::ShapeAttrs{root->sizes}));
+  }
+  pending.active = pending.grad_fn != nullptr || root_requires;
+  return pending;
+}
+
+void finish_write(const std::shared_ptr<TensorImpl>& t, const PendingWrite& pending) {
+  if (!pending.active) return;
+  TensorImpl& root = *pending.target;
+  if (root.autograd == nullptr) root.autograd = std::make_shared<AutogradMeta>();
+  root.autograd->grad_fn = pending.grad_fn;
+  root.autograd->requires_grad = pending.grad_fn != nullptr;
+  root.autograd->version = root.storage->version;
+  if (t.get() == &root) return;
+  // The written view's history follows from the root's at its next read.
+  if (t->autograd == nullptr) t->autograd = std::make_shared<AutogradMeta>();
+  t->autograd->view_root = pending.target;
+  t->autograd->requires_grad = pending.grad_fn != nullptr;
+  t->autograd->grad_fn = nullptr;
+  t->autograd->version = root.storage->version - 1;
+}
+
+}  // namespace kiln::frontend::autograd
