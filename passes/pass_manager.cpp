@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/ir/absl_compat.h"
+#include "kiln/passes/constant_fold.h"
 #include "kiln/passes/cse.h"
 #include "kiln/passes/dce.h"
+#include "kiln/passes/simplify.h"
 
 namespace kiln::passes {
 namespace {
@@ -31,6 +33,8 @@ const PassRegistry& PassRegistry::builtin() {
     // One line per pass.
     r->add<CsePass>();
     r->add<DcePass>();
+    r->add<SimplifyPass>();
+    r->add<ConstantFoldPass>();
     return r;
   }();
   return *registry;
