@@ -33,6 +33,10 @@ struct LazyNode {
   // Bumped by eager in-place writes into `buffer`: autograd checks that a value it saved for
   // the backward pass was not changed since.
   uint64_t version = 0;
+  // How many recorded GradFns keep this pending value for the backward pass. Realization
+  // stores such values (matmul and reduction results, which would be costly to recompute) in
+  // buffers when it computes them anyway.
+  int32_t saved_for_backward = 0;
 
   LazyNode() = default;
   LazyNode(const LazyNode&) = delete;

@@ -44,6 +44,7 @@ struct BuiltGraph {
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
   BuiltGraph built;
   absl::flat_hash_map<const LazyNode*, ir::ValueId> ids;
+  std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
   // Iterative post-order walk: (node, next operand to visit).
   std::vector<std::pair<LazyNode*, size_t>> stack;
   for (const LazyPtr& target : targets) {
@@ -70,6 +71,7 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
         ir::Node n{done->op, done->type, {}, done->attrs};
         for (const LazyPtr& in : done->inputs) n.inputs.push_back(ids.at(in.get()));
         id = built.graph.add_node(std::move(n));
+        if (done->saved_for_backward > 0) kept.push_back(done);
       }
       ids.emplace(done, id);
     }
@@ -80,6 +82,13 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
     if (target->realized() || !seen.emplace(target.get(), true).second) continue;
     outputs.push_back(ids.at(target.get()));
     built.outputs.push_back(target.get());
+  }
+  // Values that autograd keeps for the backward pass and that this graph computes anyway (in a
+  // buffer: matmul and reduction results) are kept, so the backward pass need not redo them.
+  for (LazyNode* node : kept) {
+    if (!seen.emplace(node, true).second) continue;
+    outputs.push_back(ids.at(node));
+    built.outputs.push_back(node);
   }
   built.graph.set_outputs(std::move(outputs));
   return built;

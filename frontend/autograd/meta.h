@@ -65,6 +65,18 @@ struct GradFn {
   int32_t output = -1;      // value index of the op's result
   // Non-leaf tensors computed by this GradFn that retain their gradient.
   std::vector<std::weak_ptr<AutogradMeta>> retained;
+  // Forward values costly to recompute (matmul and reduction results) that realization keeps
+  // in buffers for this GradFn (LazyNode::saved_for_backward).
+  std::vector<LazyPtr> kept;
+
+  GradFn() = default;
+  GradFn(const GradFn&) = delete;
+  GradFn& operator=(const GradFn&) = delete;
+  ~GradFn() { release_kept(); }
+  void release_kept() {
+    for (const LazyPtr& node : kept) --node->saved_for_backward;
+    kept.clear();
+  }
 };
 
 // The gradient edge of a tensor that requires grad (its GradFn, or its own accumulator).

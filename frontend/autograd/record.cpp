@@ -175,6 +175,13 @@ std::shared_ptr<GradFn> capture(const LazyPtr& root) {
     fn->output = index.at(root.get());
   }
   if (!needs_grad[static_cast<size_t>(fn->output)]) return nullptr;
+  for (const GradFn::Node& node : fn->nodes) {
+    if (node.op != ir::Op::matmul && !ir::has_trait(node.op, ir::kReduction)) continue;
+    const LazyPtr& value = fn->values[static_cast<size_t>(node.value)].node;
+    if (value->realized()) continue;
+    ++value->saved_for_backward;
+    fn->kept.push_back(value);
+  }
   return fn;
 }
 

@@ -268,3 +268,27 @@ TEST(Autograd, ForwardAndBackwardOfAnElementwiseChainFuse) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(Autograd, TheBackwardPassReusesTheForwardMatmul) {
+  if (backends::backend_for(cpu).name() != "cpu") GTEST_SKIP() << "counts CPU matmuls";
+  Tensor x = rand({8, 5}, float32);
+  Tensor w = rand({5, 3}, float32).requires_grad_();
+  eval(x, w);
+  Tensor loss = (x.matmul(w) - 0.5f).relu().sum();
+  const auto before_forward = backends::cpu::cpu_backend_stats();
+  const float value = loss.item<float>();  // realizes the forward on its own
+  const auto after_forward = backends::cpu::cpu_backend_stats();
+  EXPECT_EQ(after_forward.matmuls_run - before_forward.matmuls_run, 1u);
+  loss.backward();
+  eval(w.grad());
+  const auto after_backward = backends::cpu::cpu_backend_stats();
+  // Only x^T @ g: relu's rule reads x @ w, which the forward kept in a buffer.
+  EXPECT_EQ(after_backward.matmuls_run - after_forward.matmuls_run, 1u);
+  EXPECT_GT(value, 0.0f);
+}
+
+}  // namespace
+}  // namespace kiln
