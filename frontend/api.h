@@ -5,4 +5,5 @@
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/indexing.h"
 #include "kiln/frontend/memory.h"
+#include "kiln/frontend/state_dict.h"
 #include "kiln/frontend/tensor.h"
