@@ -2,6 +2,7 @@
 #pragma once
 
 #include "kiln/frontend/creation.h"
+#include "kiln/frontend/data/data.h"
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/indexing.h"
 #include "kiln/frontend/memory.h"

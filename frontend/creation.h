@@ -193,6 +193,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Options options = 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
 Tensor randint(int64_t high, const Shape& shape, Options options = {});
 Tensor randint(int64_t high, const Shape& shape, DType dtype);
+// A random permutation of 0..n-1 (int64 unless options say otherwise), torch.randperm's numbers.
+Tensor randperm(int64_t n, Options options = {});
 Tensor rand_like(const Tensor& t, Options options = {});
 Tensor randn_like(const Tensor& t, Options options = {});
 void manual_seed(uint64_t seed);

@@ -1,6 +1,7 @@
 // Random creation on the CPU generator (PyTorch's mt19937 stream). Numbers are drawn at the
 // call, so the generator advances in program order exactly as in PyTorch.
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/checks.h"
@@ -130,6 +131,24 @@ Tensor randint(int64_t high, const Shape& shape, Options options) {
 }
 Tensor randint(int64_t high, const Shape& shape, DType dtype) {
   return randint(0, high, shape, Options{.dtype = dtype});
+}
+
+Tensor randperm(int64_t n, Options options) {
+  if (n < 0) throw Error(absl::StrCat("randperm: n must be non-negative, got ", n));
+  const DType dtype = options.dtype.value_or(int64);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  {
+    // ATen's randperm_cpu: Fisher-Yates from the front with one 32-bit draw per swap.
+    auto& gen = runtime::default_cpu_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    for (int64_t i = 0; i + 1 < n; ++i) {
+      const int64_t z = static_cast<int64_t>(gen.random() % static_cast<uint64_t>(n - i));
+      std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(z + i)]);
+    }
+  }
+  frontend::check_options(options);
+  return frontend::with_grad_option(tensor(order).to(dtype), options);
 }
 
 Tensor rand_like(const Tensor& t, Options options) {
