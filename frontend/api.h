@@ -6,5 +6,7 @@
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/indexing.h"
 #include "kiln/frontend/memory.h"
+#include "kiln/frontend/nn/nn.h"
+#include "kiln/frontend/optim/optim.h"
 #include "kiln/frontend/state_dict.h"
 #include "kiln/frontend/tensor.h"

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/checks.h"
 #include "kiln/frontend/creation.h"
+#include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/ir/absl_compat.h"
 
@@ -62,8 +63,8 @@ BinaryResult binary_value(ir::Op op, const Operand& a, const Operand& b) {
   const DType dtype = compute_dtype(op, a, b);
   const Device device = operand_device(a, b);
   const Shape shape = broadcast_shapes(operand_shape(a), operand_shape(b));
-  LazyPtr value = make_node(op, {operand_value(a, dtype, shape, device),
-                                 operand_value(b, dtype, shape, device)});
+  LazyPtr value = make_node(
+      op, {operand_value(a, dtype, shape, device), operand_value(b, dtype, shape, device)});
   return {value, value->type.dtype};
 }
 
@@ -103,7 +104,7 @@ using frontend::unary;
 using ir::Op;
 
 // ---- binary methods, free functions and operators ----
-#define KILN_BINARY(name, op)                                                          \
+#define KILN_BINARY(name, op)                                                             \
   Tensor Tensor::name(const Tensor& other) const { return binary(Op::op, *this, other); } \
   Tensor Tensor::name(Scalar other) const { return binary(Op::op, *this, other); }        \
   Tensor name(const Tensor& a, const Tensor& b) { return binary(Op::op, a, b); }
@@ -127,10 +128,10 @@ Tensor Tensor::minimum(const Tensor& other) const { return binary(Op::minimum, *
 Tensor maximum(const Tensor& a, const Tensor& b) { return binary(Op::maximum, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return binary(Op::minimum, a, b); }
 
-#define KILN_COMPARISON(name, symbol)                                                       \
-  Tensor Tensor::name(const Tensor& other) const { return binary(Op::name, *this, other); } \
-  Tensor Tensor::name(Scalar other) const { return binary(Op::name, *this, other); }        \
-  Tensor name(const Tensor& a, const Tensor& b) { return binary(Op::name, a, b); }          \
+#define KILN_COMPARISON(name, symbol)                                                         \
+  Tensor Tensor::name(const Tensor& other) const { return binary(Op::name, *this, other); }   \
+  Tensor Tensor::name(Scalar other) const { return binary(Op::name, *this, other); }          \
+  Tensor name(const Tensor& a, const Tensor& b) { return binary(Op::name, a, b); }            \
   Tensor operator symbol(const Tensor& a, const Tensor& b) { return binary(Op::name, a, b); } \
   Tensor operator symbol(const Tensor& a, Scalar b) { return binary(Op::name, a, b); }
 KILN_COMPARISON(eq, ==)
@@ -201,6 +202,15 @@ Tensor Tensor::square() const { return mul(*this); }
 Tensor Tensor::clamp(std::optional<Scalar> min, std::optional<Scalar> max) const {
   if (!min && !max) throw Error("clamp: At least one of 'min' or 'max' must not be None");
   Tensor out = *this;
+  if (requires_grad() && is_grad_enabled() && is_floating_point()) {
+    // With history: selects, so that a value at a bound keeps its whole gradient (as in
+    // PyTorch, whose clamp passes the gradient for min <= x <= max); maximum/minimum would
+    // split it at a tie. The values are the same: NaN stays NaN, a bound is taken only
+    // strictly beyond it.
+    if (min) out = where(out.lt(*min), full_like(out, *min), out);
+    if (max) out = where(out.gt(*max), full_like(out, *max), out);
+    return out;
+  }
   if (min) out = frontend::binary(Op::maximum, out, *min);
   if (max) out = frontend::binary(Op::minimum, out, *max);
   return out;
@@ -223,14 +233,14 @@ KILN_FREE_UNARY(relu)
 #undef KILN_FREE_UNARY
 
 // ---- in-place ----
-#define KILN_INPLACE(name, op)                                           \
-  const Tensor& Tensor::name(const Tensor& other) const {               \
-    binary_inplace(Op::op, *this, other);                                \
-    return *this;                                                        \
-  }                                                                      \
-  const Tensor& Tensor::name(Scalar other) const {                       \
-    binary_inplace(Op::op, *this, other);                                \
-    return *this;                                                        \
+#define KILN_INPLACE(name, op)                            \
+  const Tensor& Tensor::name(const Tensor& other) const { \
+    binary_inplace(Op::op, *this, other);                 \
+    return *this;                                         \
+  }                                                       \
+  const Tensor& Tensor::name(Scalar other) const {        \
+    binary_inplace(Op::op, *this, other);                 \
+    return *this;                                         \
   }
 KILN_INPLACE(add_, add)
 KILN_INPLACE(sub_, sub)
@@ -261,26 +271,28 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
                              " doesn't match the broadcast shape ", shape_to_string(shape)));
   frontend::check_no_internal_overlap(*this);
   frontend::check_no_partial_overlap(*this, src);
-  frontend::write(*this, frontend::broadcast_to(frontend::cast(frontend::read(src), dtype()),
-                                                sizes()));
+  frontend::write(*this,
+                  frontend::broadcast_to(frontend::cast(frontend::read(src), dtype()), sizes()));
   return *this;
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   if (condition.dtype() != boolean && condition.dtype() != uint8)
-    throw Error(absl::StrCat("where expected condition to be a boolean tensor, but got a tensor with dtype ",
-                             frontend::torch_type_name(condition.dtype())));
+    throw Error(absl::StrCat(
+        "where expected condition to be a boolean tensor, but got a tensor with dtype ",
+        frontend::torch_type_name(condition.dtype())));
   frontend::check_same_device(condition, a);
   frontend::check_same_device(a, b);
   const DType dtype = frontend::result_type(a, b);
-  const Shape shape = frontend::broadcast_shapes(
-      condition.sizes(), frontend::broadcast_shapes(a.sizes(), b.sizes()));
+  const Shape shape = frontend::broadcast_shapes(condition.sizes(),
+                                                 frontend::broadcast_shapes(a.sizes(), b.sizes()));
   using frontend::broadcast_to;
   using frontend::cast;
   using frontend::read;
   return frontend::make_tensor(frontend::make_node(
-      Op::where, {broadcast_to(cast(read(condition), boolean), shape),
-                  broadcast_to(cast(read(a), dtype), shape), broadcast_to(cast(read(b), dtype), shape)}));
+      Op::where,
+      {broadcast_to(cast(read(condition), boolean), shape),
+       broadcast_to(cast(read(a), dtype), shape), broadcast_to(cast(read(b), dtype), shape)}));
 }
 Tensor where(const Tensor& condition, const Tensor& a, Scalar b) {
   return where(condition, a, full({}, b, frontend::result_type(a, b)));

@@ -5,6 +5,7 @@
 #include "kiln/frontend/checks.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/elementwise.h"
+#include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/tensor_impl.h"
 
 namespace kiln {
@@ -99,6 +100,29 @@ Tensor arg_reduce(Op op, const Tensor& t, int64_t dim, bool keepdim) {
   return frontend::make_tensor(reduce_node(op, frontend::read(t), {d}, keepdim));
 }
 
+// The values of max(dim)/min(dim): amax/amin, or, when a gradient will flow through them, the
+// elements at the returned indices gathered with an index node, so that (as in PyTorch) the
+// element at the index gets the whole gradient where amax/amin would share it among ties.
+// Both give the same values: the extreme is the element at the index (the first of ties, the
+// first NaN).
+Tensor extreme_values(Op op, const Tensor& t, const Tensor& indices, int64_t dim, bool keepdim) {
+  if (t.dim() == 0 || !t.requires_grad() || !is_grad_enabled())
+    return reduce(op, t, {dim}, keepdim, t.dtype());
+  const int64_t d = frontend::wrap_dim(dim, t.dim());
+  Shape perm;  // the reduced dim last: one row per result
+  for (int64_t k = 0; k < t.dim(); ++k)
+    if (k != d) perm.push_back(k);
+  perm.push_back(d);
+  const Tensor rows = t.permute(perm).reshape({-1, t.size(d)});
+  const int64_t n = rows.size(0);
+  const LazyPtr picked =
+      frontend::make_node(Op::index,
+                          {frontend::read(rows), frontend::read(arange(n, int64)),
+                           frontend::read(indices.reshape({n}))},
+                          ir::AxisAttrs{0});
+  return frontend::make_tensor(picked).reshape(indices.sizes());
+}
+
 Tensor logical_reduce(Op op, const Tensor& t, const Shape& dims, bool keepdim) {
   const DType result = t.dtype() == uint8 ? uint8 : boolean;
   const Shape axes = normalize_dims(t, dims);
@@ -143,13 +167,13 @@ Tensor Tensor::min() const {
 }
 std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const {
   check_dim_nonempty(*this, dim, "max");
-  return {reduce(Op::amax, *this, {dim}, keepdim, dtype()),
-          arg_reduce(Op::argmax, *this, dim, keepdim)};
+  Tensor indices = arg_reduce(Op::argmax, *this, dim, keepdim);
+  return {extreme_values(Op::amax, *this, indices, dim, keepdim), indices};
 }
 std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const {
   check_dim_nonempty(*this, dim, "min");
-  return {reduce(Op::amin, *this, {dim}, keepdim, dtype()),
-          arg_reduce(Op::argmin, *this, dim, keepdim)};
+  Tensor indices = arg_reduce(Op::argmin, *this, dim, keepdim);
+  return {extreme_values(Op::amin, *this, indices, dim, keepdim), indices};
 }
 Tensor Tensor::amax(const Shape& dims, bool keepdim) const {
   for (int64_t d : dims) check_dim_nonempty(*this, d, "amax");

@@ -54,7 +54,7 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
       b->view_root == nullptr ||
       (b->autograd != nullptr && b->autograd->requires_grad && b->autograd->view_root == nullptr);
   ti->view_root = base_is_root ? b : b->view_root;
-  ti->autograd = autograd::on_view(*ti);
+  ti->autograd = autograd::on_view(*ti, b);
   return Tensor(std::move(ti));
 }
 
@@ -85,6 +85,7 @@ void write(const Tensor& t, LazyPtr value) {
     // it now. realize() computes every pending value first, so none still reads the old
     // contents.
     realize({value});
+    autograd::preserve_read_value(history, storage->value);
     ++storage->value->version;  // values saved for backward see the change
     runtime::copy_into_strided(storage->value->buffer->data(), ti.sizes, ti.strides, ti.offset,
                                value->buffer->data(), itemsize(ti.dtype()));

@@ -104,6 +104,7 @@ std::vector<Tensor> run_fragment(const GradFn& fn, const Tensor& g, bool create_
 }
 
 void release(GradFn& fn) {
+  if (fn.is_view) return;
   fn.release_kept();
   fn.values.clear();
   fn.nodes.clear();

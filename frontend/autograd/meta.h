@@ -42,6 +42,9 @@ struct AutogradMeta {
   // is an as_strided window of it), so that in-place writes through any alias keep every
   // alias's history right.
   std::shared_ptr<TensorImpl> view_root;
+  // A view of a view with history: its immediate base, through whose GradFn the view's
+  // gradient flows (so that gradients with respect to the base, and its retain_grad, see it).
+  std::shared_ptr<TensorImpl> view_base;
 };
 
 struct GradFn {
@@ -68,11 +71,15 @@ struct GradFn {
   // Forward values costly to recompute (matmul and reduction results) that realization keeps
   // in buffers for this GradFn (LazyNode::saved_for_backward).
   std::vector<LazyPtr> kept;
+  // A view's fragment: it needs no saved values beyond its input's, so a backward pass leaves
+  // it usable (as PyTorch's view functions, which save nothing, stay usable).
+  bool is_view = false;
 
   GradFn() = default;
   GradFn(const GradFn&) = delete;
   GradFn& operator=(const GradFn&) = delete;
-  ~GradFn() { release_kept(); }
+  // Releases chains of GradFns iteratively: a 100,000-op history must not recurse.
+  ~GradFn();
   void release_kept() {
     for (const LazyPtr& node : kept) --node->saved_for_backward;
     kept.clear();

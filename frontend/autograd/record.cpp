@@ -1,5 +1,6 @@
 #include "kiln/frontend/autograd/record.h"
 
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -14,9 +15,12 @@ namespace {
 // Reads of tensors that require grad, by the fresh node each read returned. Fresh nodes are
 // never shared, so an entry can only match the read it came from; expired ones are dropped as
 // the table grows.
+// Weak references only: the table must not keep graphs alive (nor be the last owner of a
+// GradFn when thread-local storage is torn down at exit).
 struct NotedRead {
   std::weak_ptr<LazyNode> node;
-  Edge edge;
+  std::weak_ptr<GradFn> fn;
+  std::weak_ptr<AutogradMeta> leaf;
 };
 struct Registry {
   absl::flat_hash_map<const LazyNode*, NotedRead> reads;
@@ -27,12 +31,13 @@ struct Registry {
       absl::erase_if(reads, [](const auto& kv) { return kv.second.node.expired(); });
       prune_at = std::max<size_t>(1024, 2 * reads.size());
     }
-    reads[node.get()] = NotedRead{node, std::move(edge)};
+    reads[node.get()] = NotedRead{node, edge.fn, edge.leaf};
   }
-  const Edge* find(const LazyNode* node) const {
+  // The edge noted for `node`, or an invalid one when none is (or its target is gone).
+  Edge find(const LazyNode* node) const {
     auto it = reads.find(node);
-    if (it == reads.end() || it->second.node.expired()) return nullptr;
-    return &it->second.edge;
+    if (it == reads.end() || it->second.node.expired()) return Edge{};
+    return Edge{it->second.fn.lock(), it->second.leaf.lock()};
   }
 };
 Registry& registry() {
@@ -49,8 +54,23 @@ void check_root_layout(const TensorImpl& root) {
         "with requires_grad_) are not supported; call .contiguous() first");
 }
 
-// The view's value as a function of its root's: an as_strided window of the flattened root.
-std::shared_ptr<GradFn> derive_view(const TensorImpl& view) {
+// The view's value as a function of the tensor it was taken from. From the root (a tensor
+// owning its storage, row-major): an as_strided window of the root's flattened value. From a
+// base that is itself a view with history: the base's value placed into a storage-sized
+// buffer (as_strided_scatter into zeros) and windowed from there, so that the gradient flows
+// through the base's own GradFn whatever the two layouts are.
+std::shared_ptr<GradFn> derive_view(const TensorImpl& view, const AutogradMeta& meta) {
+  if (meta.view_base != nullptr) {
+    const TensorImpl& base = *meta.view_base;
+    LazyPtr bv = read(Tensor(meta.view_base));
+    LazyPtr storage = full_node(0, base.dtype(), Shape{base.storage->numel}, base.device());
+    LazyPtr placed = make_node(ir::Op::as_strided_scatter, {storage, bv},
+                               ir::StridedAttrs{base.sizes, base.strides, base.offset});
+    std::shared_ptr<GradFn> fn = capture(make_node(
+        ir::Op::as_strided, {placed}, ir::StridedAttrs{view.sizes, view.strides, view.offset}));
+    if (fn != nullptr) fn->is_view = true;
+    return fn;
+  }
   const TensorImpl& root = *view.view_root;
   check_root_layout(root);
   LazyPtr rv;
@@ -66,7 +86,9 @@ std::shared_ptr<GradFn> derive_view(const TensorImpl& view) {
   LazyPtr flat = make_node(ir::Op::reshape, {rv}, ir::ShapeAttrs{Shape{root.numel()}});
   LazyPtr window = make_node(ir::Op::as_strided, {flat},
                              ir::StridedAttrs{view.sizes, view.strides, view.offset - root.offset});
-  return capture(window);
+  std::shared_ptr<GradFn> fn = capture(window);
+  if (fn != nullptr) fn->is_view = true;
+  return fn;
 }
 
 // Brings a non-leaf's history up to date after writes through other aliases.
@@ -75,7 +97,7 @@ void refresh(const TensorImpl& t) {
   if (meta.version == t.storage->version) return;
   if (meta.view_root != nullptr) {
     meta.version = t.storage->version;
-    meta.grad_fn = derive_view(t);
+    meta.grad_fn = derive_view(t, meta);
     meta.requires_grad = meta.grad_fn != nullptr;
     return;
   }
@@ -122,16 +144,16 @@ std::shared_ptr<GradFn> capture(const LazyPtr& root) {
            (v.watched->op == ir::Op::reshape || v.watched->op == ir::Op::as_strided))
       v.watched = v.watched->inputs[0];
     v.version = v.watched->version;
-    if (const Edge* e = reg.find(node.get())) {
+    if (Edge e = reg.find(node.get()); e.valid()) {
       v.edge = static_cast<int32_t>(fn->next.size());
-      fn->next.push_back(*e);
+      fn->next.push_back(std::move(e));
     }
     needs_grad.push_back(v.edge >= 0);
     fn->values.push_back(std::move(v));
     return static_cast<int32_t>(fn->values.size()) - 1;
   };
   auto is_leaf = [&](const LazyNode* node) {
-    return reg.find(node) != nullptr || node->realized() || node->op == ir::Op::constant ||
+    return reg.find(node).valid() || node->realized() || node->op == ir::Op::constant ||
            (node->owned_by_storage && node != root.get());
   };
   if (is_leaf(root.get())) {
@@ -194,14 +216,18 @@ std::shared_ptr<AutogradMeta> on_result(const LazyPtr& value) {
   return meta;
 }
 
-std::shared_ptr<AutogradMeta> on_view(const TensorImpl& view) {
+std::shared_ptr<AutogradMeta> on_view(const TensorImpl& view,
+                                      const std::shared_ptr<TensorImpl>& base) {
   if (!grad_enabled() || view.view_root == nullptr) return nullptr;
   const TensorImpl& root = *view.view_root;
   if (root.autograd == nullptr || !root.autograd->requires_grad) return nullptr;
   auto meta = std::make_shared<AutogradMeta>();
   meta->view_root = view.view_root;
+  if (base != view.view_root && base->autograd != nullptr && base->autograd->requires_grad &&
+      base->autograd->view_root != nullptr)
+    meta->view_base = base;
   meta->version = view.storage->version;
-  meta->grad_fn = derive_view(view);
+  meta->grad_fn = derive_view(view, *meta);
   meta->requires_grad = meta->grad_fn != nullptr;
   return meta->requires_grad ? meta : nullptr;
 }
@@ -254,6 +280,51 @@ void finish_write(const std::shared_ptr<TensorImpl>& t, const PendingWrite& pend
   t->autograd->requires_grad = pending.grad_fn != nullptr;
   t->autograd->grad_fn = nullptr;
   t->autograd->version = root.storage->version - 1;
+}
+
+}  // namespace kiln::frontend::autograd
+
+namespace kiln::frontend::autograd {
+
+GradFn::~GradFn() {
+  release_kept();
+  thread_local std::vector<std::shared_ptr<GradFn>> orphans;
+  thread_local bool draining = false;
+  for (Edge& e : next)
+    if (e.fn != nullptr) orphans.push_back(std::move(e.fn));
+  next.clear();
+  if (draining) return;
+  draining = true;
+  while (!orphans.empty()) {
+    std::shared_ptr<GradFn> last = std::move(orphans.back());
+    orphans.pop_back();
+    last.reset();  // may push its own edges onto `orphans`
+  }
+  draining = false;
+}
+
+void preserve_read_value(const PendingWrite& pending, const LazyPtr& node) {
+  if (pending.grad_fn == nullptr) return;
+  LazyPtr copy;
+  for (GradFn::Value& v : pending.grad_fn->values) {
+    if (v.defined_by >= 0 || v.watched != node) continue;
+    if (copy == nullptr) {
+      auto buffer = runtime::Buffer::allocate(node->buffer->nbytes());
+      if (buffer->nbytes() > 0) std::memcpy(buffer->data(), node->buffer->data(), buffer->nbytes());
+      copy = make_leaf(std::move(buffer), node->type, node->device);
+    }
+    if (v.node == node) {
+      v.node = copy;
+    } else {
+      // The read is a chain of views ending at `node` (see capture's `watched`): end it at the
+      // copy.
+      LazyNode* link = v.node.get();
+      while (link->inputs[0] != node) link = link->inputs[0].get();
+      link->inputs[0] = copy;
+    }
+    v.watched = copy;
+    v.version = copy->version;
+  }
 }
 
 }  // namespace kiln::frontend::autograd

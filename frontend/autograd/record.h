@@ -22,7 +22,8 @@ Edge current_edge(const TensorImpl& t);
 // The autograd state of a fresh tensor holding `value` (null: it has no history).
 std::shared_ptr<AutogradMeta> on_result(const LazyPtr& value);
 // The autograd state of a new view of `base` (view.view_root already set).
-std::shared_ptr<AutogradMeta> on_view(const TensorImpl& view);
+std::shared_ptr<AutogradMeta> on_view(const TensorImpl& view,
+                                      const std::shared_ptr<TensorImpl>& base);
 
 // An in-place write of `value` into `t`: call prepare_write before the storage changes (it
 // throws for leaves that require grad and records the new history) and finish_write after.
@@ -33,6 +34,10 @@ struct PendingWrite {
 };
 PendingWrite prepare_write(const std::shared_ptr<TensorImpl>& t, const LazyPtr& value);
 void finish_write(const std::shared_ptr<TensorImpl>& t, const PendingWrite& pending);
+// An eager write is about to change `node`'s buffer in place: the write's own recorded history
+// gets a copy of the old value wherever it read `node` (PyTorch saves the original self of an
+// in-place op the same way), so its backward pass still sees the value the op read.
+void preserve_read_value(const PendingWrite& pending, const LazyPtr& node);
 
 // The fragment from `root` down to the noted reads (null when nothing in it requires grad).
 std::shared_ptr<GradFn> capture(const LazyPtr& root);

@@ -59,25 +59,33 @@ Tensor extreme_grad(const VjpContext& ctx, const Reduction& r) {
 }
 
 // prod: d/dx_i is the product of the other elements of x_i's group. Dividing the product by
-// x_i fails at zeros, so with z the number of zeros in the group:
-//   z == 0: prod / x_i
-//   z == 1: the product of the nonzero elements at the zero, 0 elsewhere
-//   z >= 2: 0 everywhere
-// which is exact for any number of zeros. (Second order is exact away from zeros; at a zero
-// the z >= 1 branches are treated as constant in the other elements, where PyTorch's
-// cumprod-based rule is exact. Fine for first order and for zero-free inputs.)
+// x_i fails at zeros, so with P the group's product, Q the product of its nonzero elements,
+// z its number of zeros and S the sum of its zero elements (0, but a function of them):
+//   x_i != 0:          P / x_i        (0 when z >= 1)
+//   x_i == 0, z == 1:  Q
+//   x_i == 0, z == 2:  Q * (S - x_i)  (the other zero, times Q: 0)
+//   x_i == 0, z >= 3:  0
+// which is exact for any number of zeros, and, as each branch is the product of the other
+// elements written as a function of them, so are its own derivatives (second order), as
+// with PyTorch's rule. Divisions are by nonzero values only, so no NaN reaches the branches
+// that are not taken.
 Tensor prod_grad(const VjpContext& ctx, const Reduction& r) {
   const Tensor& x = ctx.inputs[0];
-  const Tensor is_zero = op2(Op::eq, x, constant_like(x, 0));
+  const Tensor zero = constant_like(x, 0);
+  const Tensor is_zero = op2(Op::eq, x, zero);
   const Tensor nonzero = choose(is_zero, constant_like(x, 1), x);
-  const Tensor product = spread(reduce_keepdim(Op::prod, nonzero, r), r);
+  const Tensor product =
+      ctx.output.defined() ? spread(ctx.output, r) : spread(reduce_keepdim(Op::prod, x, r), r);
+  const Tensor nonzero_product = spread(reduce_keepdim(Op::prod, nonzero, r), r);
   // Counted in int64: exact at any size, unlike a float16 count.
   const Tensor zeros = spread(reduce_keepdim(Op::sum, cast_to(is_zero, int64), r), r);
-  const Tensor no_zero = op2(Op::eq, zeros, constant_like(zeros, 0));
   const Tensor one_zero = op2(Op::eq, zeros, constant_like(zeros, 1));
-  const Tensor at_the_zero =
-      choose(op2(Op::logical_and, one_zero, is_zero), product, constant_like(x, 0));
-  const Tensor others = choose(no_zero, over(product, nonzero), at_the_zero);
+  const Tensor two_zeros = op2(Op::eq, zeros, constant_like(zeros, 2));
+  const Tensor zero_sum = spread(reduce_keepdim(Op::sum, choose(is_zero, x, zero), r), r);
+  const Tensor other_zero = op2(Op::sub, zero_sum, x);
+  const Tensor at_a_zero = choose(one_zero, nonzero_product,
+                                  choose(two_zeros, times(nonzero_product, other_zero), zero));
+  const Tensor others = choose(is_zero, at_a_zero, over(product, nonzero));
   return times(spread(ctx.grad, r), others);
 }
 

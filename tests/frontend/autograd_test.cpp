@@ -292,3 +292,20 @@ TEST(Autograd, TheBackwardPassReusesTheForwardMatmul) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(Autograd, ALongHistoryIsDifferentiatedAndFreedWithoutRecursion) {
+  Tensor x = tensor({1.0, 2.0}, float64).requires_grad_();
+  Tensor y = x;
+  for (int i = 0; i < 100000; ++i) y = y + x;
+  y.sum().backward();
+  EXPECT_EQ(x.grad().tolist<double>(), (std::vector<double>{100001.0, 100001.0}));
+  Tensor z = x;
+  for (int i = 0; i < 100000; ++i) z = z * 1.0;
+  z = Tensor();  // destroys 100,000 GradFns without a backward pass
+}
+
+}  // namespace
+}  // namespace kiln
