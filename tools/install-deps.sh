@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kiln builds and tests with, when run as root and any is missing.
-# Usage: tools/install-deps.sh [bench]
+# Usage: tools/install-deps.sh [bench|fuzz]
 set -euo pipefail
 packages=(cmake make g++ python3 ccache llvm-14-dev llvm-14-tools libabsl-dev libgtest-dev
           libgmock-dev libbenchmark-dev zlib1g-dev libzstd-dev)
@@ -8,6 +8,11 @@ packages=(cmake make g++ python3 ccache llvm-14-dev llvm-14-tools libabsl-dev li
 # and testing kiln never pulls in LibTorch.
 if [ "${1:-}" = bench ]; then
   packages+=(libtorch-dev)
+fi
+# `install-deps.sh fuzz` adds clang and its runtime libraries (libFuzzer, the sanitizers) for
+# tools/run-fuzzers.sh.
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

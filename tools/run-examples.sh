@@ -7,3 +7,7 @@ for exe in "$build"/examples/tutorial/*; do
   echo "== examples/tutorial/$(basename "$exe")"
   "$exe"
 done
+if [ -x "$build/examples/train_digits" ]; then
+  echo "== examples/train_digits"
+  (cd "$build/examples" && ./train_digits)
+fi
