@@ -7,6 +7,11 @@
 
 #include "bench_common.h"
 
+namespace kiln_bench {
+// mlp.cpp: a training step of a 784-256-10 MLP and 20 epochs on the digits data.
+void register_mlp_benchmarks();
+}  // namespace kiln_bench
+
 int main(int argc, char** argv) {
   // The compile-time benchmark re-executes this binary to get processes with empty memory
   // caches (compile_time.cpp).
@@ -30,6 +35,7 @@ int main(int argc, char** argv) {
   kiln_bench::register_overhead_benchmarks();
   kiln_bench::register_compile_benchmarks();
   kiln_bench::register_bandwidth_benchmarks();
+  kiln_bench::register_mlp_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   kiln_bench::print_summary();
   benchmark::Shutdown();

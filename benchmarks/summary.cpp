@@ -77,6 +77,8 @@ void print_summary() {
   row("softmax rows 4096x4096 f32", "softmax.kiln", "softmax.torch", std::nullopt);
   row("10k adds 2x3, realized at end", "adds.kiln", "adds.torch", 1.0);
   row("10k adds 2x3, realized each add", "adds_each.kiln", "adds.torch", std::nullopt);
+  row("MLP 784-256-10 train step, b128", "mlp_step.kiln", "mlp_step.torch", 0.8);
+  row("digits train 20 ep (LibTorch C++)", "digits.kiln", "digits.torch", std::nullopt);
 
   rule();
   std::printf("%-14s %14s %20s %8s %20s %8s   %s\n", "matmul f32 n", "kiln", "LibTorch", "ratio",
