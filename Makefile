@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps configure build run test test-unit test-conformance test-asan bench format clean
+.PHONY: all deps configure build run test test-unit test-conformance test-asan test-fuzz bench format clean
 
 all: build
 
@@ -23,7 +23,7 @@ build: configure
 run: build
 	@tools/run-examples.sh $(BUILD)
 
-test: test-unit test-conformance test-asan
+test: test-unit test-conformance test-asan test-fuzz
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -40,6 +40,12 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# The libFuzzer target of the model-file loaders (safetensors, torch.save), built with clang
+# under ASan+UBSan in build-fuzz and run for FUZZ_SECONDS on the committed seed corpus.
+FUZZ_SECONDS ?= 60
+test-fuzz:
+	tools/run-fuzzers.sh $(FUZZ_SECONDS)
+
 # kiln against LibTorch on the same workloads, then a table of ratios (benchmarks/README.md).
 # Needs libtorch-dev, installed here only. Extra flags: make bench BENCH_ARGS=--benchmark_filter=matmul
 bench:
@@ -53,4 +59,4 @@ format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) build-fuzz
