@@ -25,8 +25,8 @@ Tensor plain(const LazyPtr& node) {
 // A forward value as a tensor whose gradient flows along `edge` (create_graph).
 Tensor with_edge(const LazyPtr& node, const Edge& edge) {
   Tensor t = plain(node);
-  if (edge.leaf != nullptr) {
-    t.impl()->autograd = edge.leaf;  // reads of it route to the leaf's accumulator
+  if (edge.fn == nullptr) {
+    t.impl()->autograd = edge.leaf.lock();  // reads of it route to the leaf's accumulator
   } else {
     auto meta = std::make_shared<AutogradMeta>();
     meta->requires_grad = true;
@@ -148,7 +148,7 @@ std::vector<Tensor> backward(const std::vector<Tensor>& roots,
     if (edge.fn != nullptr) {
       fn_targets[edge.fn.get()] = i;
     } else {
-      leaf_targets[edge.leaf.get()] = i;
+      leaf_targets[meta.get()] = i;
     }
   }
   std::vector<Edge> root_edges;
@@ -190,8 +190,10 @@ std::vector<Tensor> backward(const std::vector<Tensor>& roots,
       add_into(fn_grads[e.fn.get()], g);
       return;
     }
-    auto [it, fresh] = leaf_slot.try_emplace(e.leaf.get(), leaf_grads.size());
-    if (fresh) leaf_grads.emplace_back(e.leaf, Tensor());
+    std::shared_ptr<AutogradMeta> leaf = e.leaf.lock();
+    if (leaf == nullptr) return;  // no tensor holds this leaf any more
+    auto [it, fresh] = leaf_slot.try_emplace(leaf.get(), leaf_grads.size());
+    if (fresh) leaf_grads.emplace_back(std::move(leaf), Tensor());
     add_into(leaf_grads[it->second].second, g);
   };
   for (size_t i = 0; i < roots.size(); ++i) route(root_edges[i], root_grads[i]);

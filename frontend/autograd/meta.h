@@ -23,11 +23,13 @@ namespace kiln::frontend::autograd {
 struct GradFn;
 struct AutogradMeta;
 
-// Where a gradient goes: the GradFn that computed a value, or a leaf's accumulator.
+// Where a gradient goes: the GradFn that computed a value, or a leaf's accumulator. The leaf
+// is held weakly: a gradient for a leaf that no tensor holds any more has nowhere to go, and a
+// strong reference would make a cycle of a leaf whose .grad() has history (create_graph).
 struct Edge {
   std::shared_ptr<GradFn> fn;
-  std::shared_ptr<AutogradMeta> leaf;
-  bool valid() const { return fn != nullptr || leaf != nullptr; }
+  std::weak_ptr<AutogradMeta> leaf;
+  bool valid() const { return fn != nullptr || !leaf.expired(); }
 };
 
 struct AutogradMeta {

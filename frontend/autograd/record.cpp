@@ -37,7 +37,7 @@ struct Registry {
   Edge find(const LazyNode* node) const {
     auto it = reads.find(node);
     if (it == reads.end() || it->second.node.expired()) return Edge{};
-    return Edge{it->second.fn.lock(), it->second.leaf.lock()};
+    return Edge{it->second.fn.lock(), it->second.leaf};
   }
 };
 Registry& registry() {
@@ -108,7 +108,7 @@ void refresh(const TensorImpl& t) {
 }  // namespace
 
 Edge edge_of(const std::shared_ptr<AutogradMeta>& meta) {
-  if (meta->grad_fn != nullptr) return Edge{meta->grad_fn, nullptr};
+  if (meta->grad_fn != nullptr) return Edge{meta->grad_fn, {}};
   return Edge{nullptr, meta};
 }
 

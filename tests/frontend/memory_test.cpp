@@ -19,7 +19,10 @@ TEST(MemoryStats, CountsLiveTensorsCachedBlocksAndThePeak) {
   const MemoryStats after = memory_stats();
   EXPECT_LT(after.bytes_in_use, during);
   EXPECT_GE(after.peak_bytes_in_use, during);
+#ifndef KILN_SANITIZE  // under ASan the allocator returns blocks at once
+                       // (runtime/cpu_allocator.cpp)
   EXPECT_GT(after.bytes_cached, 0);
+#endif
   empty_cache();
   EXPECT_EQ(memory_stats().bytes_cached, 0);
 }
