@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kiln/ir/absl_compat.h"
+#include "kiln/ir/libm_ops.h"
 
 namespace kiln::passes {
 
@@ -64,24 +65,8 @@ bool is_cheap(const ir::Graph& g, ir::ValueId id) {
 // into a buffer: its ops down to buffers and constants, a transcendental function counting as
 // several. Shared subexpressions count once per path (an upper bound).
 int op_weight(Op op) {
-  switch (op) {
-    case Op::exp:
-    case Op::expm1:
-    case Op::log:
-    case Op::log2:
-    case Op::log10:
-    case Op::log1p:
-    case Op::sin:
-    case Op::cos:
-    case Op::tan:
-    case Op::tanh:
-    case Op::sigmoid:
-    case Op::erf:
-    case Op::pow:
-      return 4;
-    default:
-      return ir::has_trait(op, ir::kMovement) ? 0 : 1;
-  }
+  if (ir::is_libm_op(op)) return 4;
+  return ir::has_trait(op, ir::kMovement) ? 0 : 1;
 }
 
 // Extra work allowed when a value is recomputed by its consumers rather than stored: a buffer

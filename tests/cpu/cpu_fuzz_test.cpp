@@ -18,6 +18,7 @@
 #include "cpu/cpu_test_util.h"
 #include "gtest/gtest.h"
 #include "interp/random_graph.h"
+#include "kiln/ir/libm_ops.h"
 
 namespace kiln::backends::cpu::testing {
 namespace {
@@ -33,29 +34,9 @@ uint64_t env_or(const char* name, uint64_t fallback) {
 }
 
 bool has_inexact_op(const Graph& g) {
-  for (const ir::Node& n : g.nodes()) {
-    switch (n.op) {
-      case Op::exp:
-      case Op::expm1:
-      case Op::log:
-      case Op::log2:
-      case Op::log10:
-      case Op::log1p:
-      case Op::sin:
-      case Op::cos:
-      case Op::tan:
-      case Op::tanh:
-      case Op::sigmoid:
-      case Op::erf:
-      case Op::pow:
-      case Op::matmul:
-      case Op::sum:
-      case Op::prod:
-        return true;
-      default:
-        break;
-    }
-  }
+  for (const ir::Node& n : g.nodes())
+    if (ir::is_libm_op(n.op) || n.op == Op::matmul || n.op == Op::sum || n.op == Op::prod)
+      return true;
   return false;
 }
 
