@@ -17,7 +17,9 @@ class Buffer {
 
  public:
   // Owned, 64-byte aligned, uninitialized memory from the device's caching allocator (on the
-  // CPU: runtime/cpu_allocator.h). nbytes may be 0 (data() is still a valid pointer).
+  // CPU: runtime/cpu_allocator.h; on cuda:N: runtime/cuda/cuda_allocator.h, and data() is then
+  // a device address, never to be dereferenced on the host). nbytes may be 0 (data() is still
+  // a valid pointer).
   static std::shared_ptr<Buffer> allocate(size_t nbytes, Device device = cpu);
   // Caller-owned memory: never freed by kiln; writes land in the caller's memory.
   static std::shared_ptr<Buffer> borrow(void* data, size_t nbytes, Device device = cpu);

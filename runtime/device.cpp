@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ostream>
 
+#include "kiln/runtime/cuda/driver.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln {
@@ -25,7 +26,7 @@ std::string Device::str() const {
   return is_cpu() ? "cpu" : "cuda:" + std::to_string(index_);
 }
 
-bool cuda_is_available() { return false; }
+bool cuda_is_available() { return runtime::cuda::device_count() > 0; }
 
 std::ostream& operator<<(std::ostream& os, Device d) { return os << d.str(); }
 

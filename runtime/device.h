@@ -37,7 +37,8 @@ class Device {
 inline constexpr Device cpu{Device::Type::kCPU};
 inline constexpr Device cuda{Device::Type::kCUDA, 0};
 
-// True when a CUDA driver and at least one device are present (false until the CUDA backend).
+// True when the CUDA driver (libcuda.so.1, loaded at run time) is present and reports at least
+// one device.
 bool cuda_is_available();
 
 std::ostream& operator<<(std::ostream& os, Device d);

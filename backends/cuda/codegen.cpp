@@ -1,0 +1,481 @@
+// The CUDA code generator's kernel structure: parameter layout, the elementwise grid-stride
+// loops (scalar and 4-wide vector), and the block-per-point reductions (codegen.h).
+#include "kiln/backends/cuda/codegen.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/backends/cpu/codegen.h"
+#include "kiln/backends/cuda/codegen_expr.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/ir/infer.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::backends::cuda {
+namespace {
+
+using ir::KernelExpr;
+using ir::LoopKernel;
+using ir::Op;
+
+constexpr int kVector = 4;
+constexpr unsigned kThreads = 256;
+
+bool is_reduction(const LoopKernel& k) { return k.kind == LoopKernel::Kind::kReduction; }
+int32_t kept_dims(const LoopKernel& k) { return k.rank - (is_reduction(k) ? k.reduced_dims : 0); }
+
+// Word indices of the parameter array.
+struct Words {
+  size_t args, rank, constants;
+  size_t data(size_t a) const { return a; }
+  size_t size(int32_t d) const { return args + static_cast<size_t>(d); }
+  size_t stride(size_t a, int32_t d) const {
+    return args + rank + a * rank + static_cast<size_t>(d);
+  }
+  size_t offset(size_t a) const { return args + rank + args * rank + a; }
+  size_t constant(size_t j) const { return args + rank + args * rank + args + j; }
+  size_t error() const { return constant(constants); }
+};
+
+Words words_of(const LoopKernel& k) {
+  const std::vector<bool> runtime = cpu::runtime_constants(k);
+  return Words{k.args.size(), static_cast<size_t>(k.rank),
+               static_cast<size_t>(std::count(runtime.begin(), runtime.end(), true))};
+}
+
+std::string w(size_t i) { return absl::StrCat("p.w[", i, "]"); }
+
+std::string why_not_expr(const LoopKernel& k, size_t i) {
+  const KernelExpr& e = k.exprs[i];
+  switch (e.kind) {
+    case KernelExpr::Kind::kConstant:
+      return "";
+    case KernelExpr::Kind::kLoad:
+      if (e.arg < 0 || static_cast<size_t>(e.arg) >= k.args.size()) return "load of a missing arg";
+      if (k.args[e.arg].is_output) return "load of an output arg";
+      if (k.args[e.arg].dtype != e.dtype) return "load dtype differs from its arg's";
+      return "";
+    case KernelExpr::Kind::kOp:
+      break;
+  }
+  if (!ir::has_trait(e.op, ir::kElementwise))
+    return absl::StrCat(sv(ir::op_name(e.op)), " is not an elementwise kernel expression");
+  const int arity = ir::op_arity(e.op);
+  if (arity != ir::kVariadic && static_cast<size_t>(arity) != e.operands.size())
+    return absl::StrCat(sv(ir::op_name(e.op)), " with ", e.operands.size(), " operands");
+  std::vector<ir::TensorType> operands;
+  for (int32_t o : e.operands) {
+    if (o < 0 || static_cast<size_t>(o) >= i) return "operand not defined before use";
+    operands.push_back(ir::TensorType{k.exprs[o].dtype, {}});
+  }
+  const ir::Attrs attrs = e.op == Op::cast ? ir::Attrs(ir::CastAttrs{e.dtype}) : ir::Attrs{};
+  const absl::StatusOr<ir::TensorType> inferred = ir::infer_type(e.op, attrs, operands);
+  if (!inferred.ok()) return std::string(inferred.status().message());
+  if (inferred->dtype != e.dtype) return "result dtype differs from the op's rule";
+  return "";
+}
+
+// Emits CUDA C line by line with indentation.
+class Code {
+ public:
+  void line(const std::string& s) { absl::StrAppend(&text_, std::string(indent_ * 2, ' '), s, "\n"); }
+  void open(const std::string& s) {
+    line(s + " {");
+    ++indent_;
+  }
+  void close(const std::string& tail = "") {
+    --indent_;
+    line("}" + tail);
+  }
+  // "} else {" and the like.
+  void reopen(const std::string& s) {
+    --indent_;
+    line("} " + s + " {");
+    ++indent_;
+  }
+  std::string& text() { return text_; }
+
+ private:
+  std::string text_;
+  int indent_ = 0;
+};
+
+class Emitter {
+ public:
+  Emitter(const LoopKernel& k, Code& code) : k_(k), c_(code), words_(words_of(k)) {
+    runtime_ = cpu::runtime_constants(k);
+  }
+
+  // v0..vN for every expression; `load(a)` is the memory-typed C expression of argument a's
+  // element at the current point.
+  void body(const std::function<std::string(int32_t)>& load, const std::string& suffix) {
+    size_t constant_index = 0;
+    for (size_t i = 0; i < k_.exprs.size(); ++i) {
+      const KernelExpr& e = k_.exprs[i];
+      const std::string name = absl::StrCat("v", i, suffix);
+      std::string value;
+      switch (e.kind) {
+        case KernelExpr::Kind::kLoad:
+          value = codegen::from_memory(e.dtype, load(e.arg));
+          break;
+        case KernelExpr::Kind::kConstant:
+          if (runtime_[i]) {
+            value = codegen::from_bits(e.dtype, w(words_.constant(constant_index++)));
+          } else {
+            value = codegen::from_bits(
+                e.dtype, absl::StrCat("0x", absl::Hex(cpu::constant_bits(e.dtype, e.constant)),
+                                      "ull"));
+          }
+          break;
+        case KernelExpr::Kind::kOp: {
+          std::vector<DType> types;
+          std::vector<std::string> operands;
+          const Scalar* exponent = nullptr;
+          for (int32_t o : e.operands) {
+            types.push_back(k_.exprs[o].dtype);
+            operands.push_back(absl::StrCat("v", o, suffix));
+          }
+          if (e.op == Op::pow && k_.exprs[e.operands[1]].kind == KernelExpr::Kind::kConstant)
+            exponent = &k_.exprs[e.operands[1]].constant;
+          value = codegen::op_expr(e.op, e.dtype, types, operands, "err", exponent);
+          break;
+        }
+      }
+      c_.line(absl::StrCat("const ", codegen::value_type(e.dtype), " ", name, " = ", value, ";"));
+    }
+  }
+
+  std::string ptr(size_t a) const {
+    const DType t = k_.args[a].dtype;
+    return absl::StrCat("((", k_.args[a].is_output ? "" : "const ", codegen::memory_type(t), "*)",
+                        w(words_.data(a)), ")");
+  }
+
+  // i64 o<a> = offset + sum of coordinate * stride over dims [from, to) (zero strides skipped).
+  std::string offset_sum(size_t a, int32_t from, int32_t to) const {
+    std::string s;
+    for (int32_t d = from; d < to; ++d) {
+      if ((k_.layouts[a].zero_stride_dims >> d) & 1u) continue;
+      const bool unit = d == k_.rank - 1 && k_.layouts[a].inner_unit_stride;
+      absl::StrAppend(&s, " + c", d, unit ? "" : absl::StrCat(" * ", w(words_.stride(a, d))));
+    }
+    return s;
+  }
+
+  // Coordinates c<from>..c<to-1> of flat index `flat` over those dims (row-major).
+  void coordinates(const std::string& flat, int32_t from, int32_t to) {
+    if (from >= to) return;
+    c_.line(absl::StrCat("i64 rest = ", flat, ";"));
+    for (int32_t d = to - 1; d > from; --d) {
+      c_.line(absl::StrCat("const i64 c", d, " = rest % ", w(words_.size(d)), ";"));
+      c_.line(absl::StrCat("rest /= ", w(words_.size(d)), ";"));
+    }
+    c_.line(absl::StrCat("const i64 c", from, " = rest;"));
+  }
+
+  void header(const std::string& symbol) {
+    const size_t count = std::max<size_t>(1, words_.error() + (needs_error_word(k_) ? 1 : 0));
+    c_.line(absl::StrCat("struct P_", symbol, " { i64 w[", count, "]; };"));
+    c_.open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", kThreads, ") ", symbol,
+                         "(const P_", symbol, " p)"));
+    if (needs_error_word(k_)) {
+      c_.line(absl::StrCat("int* err = (int*)", w(words_.error()), ";"));
+    } else {
+      c_.line("int* err = nullptr;");
+      c_.line("(void)err;");
+    }
+  }
+
+  std::string product(int32_t from, int32_t to) const {
+    std::string s = "(i64)1";
+    for (int32_t d = from; d < to; ++d) absl::StrAppend(&s, " * ", w(words_.size(d)));
+    return s;
+  }
+
+  void elementwise_scalar(const std::string& first) {
+    c_.open(absl::StrCat("for (i64 i = ", first,
+                         "; i < n; i += (i64)gridDim.x * blockDim.x)"));
+    coordinates("i", 0, k_.rank);
+    for (size_t a = 0; a < k_.args.size(); ++a)
+      c_.line(absl::StrCat("const i64 o", a, " = ", w(words_.offset(a)), offset_sum(a, 0, k_.rank),
+                           ";"));
+    body([&](int32_t a) { return absl::StrCat(ptr(static_cast<size_t>(a)), "[o", a, "]"); }, "");
+    for (const auto& [arg, expr] : k_.stores)
+      c_.line(absl::StrCat(ptr(static_cast<size_t>(arg)), "[o", arg, "] = ",
+                           codegen::to_memory(k_.args[arg].dtype, absl::StrCat("v", expr)), ";"));
+    c_.close();
+  }
+
+  bool vectorizable() const {
+    if (k_.rank != 1) return false;
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      const bool zero = (k_.layouts[a].zero_stride_dims & 1u) != 0;
+      if (!k_.layouts[a].inner_unit_stride && !(zero && !k_.args[a].is_output)) return false;
+    }
+    return true;
+  }
+
+  void elementwise(const std::string& symbol) {
+    header(symbol);
+    c_.line(absl::StrCat("const i64 n = ", product(0, k_.rank), ";"));
+    const std::string tid = "(i64)blockIdx.x * blockDim.x + threadIdx.x";
+    if (!vectorizable()) {
+      elementwise_scalar(tid);
+      c_.close();
+      return;
+    }
+    // One contiguous run: 4-wide vector accesses when every unit-stride pointer is aligned.
+    c_.line("bool aligned = true;");
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      if (!k_.layouts[a].inner_unit_stride) continue;
+      c_.line(absl::StrCat("aligned = aligned && ((u64)(", ptr(a), " + ", w(words_.offset(a)),
+                           ") % (sizeof(", codegen::memory_type(k_.args[a].dtype), ") * ",
+                           kVector, ")) == 0;"));
+    }
+    c_.open("if (aligned)");
+    c_.line(absl::StrCat("const i64 nv = n / ", kVector, ";"));
+    c_.open(absl::StrCat("for (i64 q = ", tid, "; q < nv; q += (i64)gridDim.x * blockDim.x)"));
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      const std::string vt =
+          absl::StrCat("KVec<", codegen::memory_type(k_.args[a].dtype), ", ", kVector, ">");
+      if (k_.args[a].is_output) {
+        c_.line(absl::StrCat(vt, " x", a, ";"));
+      } else if (k_.layouts[a].inner_unit_stride) {
+        c_.line(absl::StrCat("const ", vt, " x", a, " = ((const ", vt, "*)(", ptr(a), " + ",
+                             w(words_.offset(a)), "))[q];"));
+      }
+    }
+    c_.line("#pragma unroll");
+    c_.open(absl::StrCat("for (int j = 0; j < ", kVector, "; ++j)"));
+    body(
+        [&](int32_t a) {
+          if (k_.layouts[a].inner_unit_stride) return absl::StrCat("x", a, ".v[j]");
+          return absl::StrCat(ptr(static_cast<size_t>(a)), "[", w(words_.offset(a)), "]");
+        },
+        "");
+    for (const auto& [arg, expr] : k_.stores)
+      c_.line(absl::StrCat("x", arg, ".v[j] = ",
+                           codegen::to_memory(k_.args[arg].dtype, absl::StrCat("v", expr)), ";"));
+    c_.close();
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      if (!k_.args[a].is_output) continue;
+      const std::string vt =
+          absl::StrCat("KVec<", codegen::memory_type(k_.args[a].dtype), ", ", kVector, ">");
+      c_.line(absl::StrCat("((", vt, "*)(", ptr(a), " + ", w(words_.offset(a)), "))[q] = x", a,
+                           ";"));
+    }
+    c_.close();
+    elementwise_scalar(absl::StrCat("nv * ", kVector, " + ", tid));
+    c_.reopen("else");
+    elementwise_scalar(tid);
+    c_.close();
+    c_.close();
+  }
+
+  void reduction(const std::string& symbol);
+
+ private:
+  const LoopKernel& k_;
+  Code& c_;
+  Words words_;
+  std::vector<bool> runtime_;
+};
+
+void Emitter::reduction(const std::string& symbol) {
+  const Op op = k_.reduce_op;
+  const int32_t kept = kept_dims(k_);
+  const DType in = k_.exprs[static_cast<size_t>(k_.stores[0].second)].dtype;
+  const size_t out = static_cast<size_t>(k_.stores[0].first);
+  const std::string ct = codegen::compute_type(in);
+  const bool floating = ct != "i64";
+  const bool extreme = op == Op::amax || op == Op::amin || op == Op::argmax || op == Op::argmin;
+  const bool want_max = op == Op::amax || op == Op::argmax;
+  const std::string acc_t = extreme ? ct : (floating ? "double" : "i64");
+  std::string identity = "0";
+  if (op == Op::prod) identity = "1";
+  // Combining two partial states (values a/b, first indices ia/ib; -1: no element yet).
+  std::string combine;
+  if (op == Op::sum) combine = floating ? "acc = acc + o;" : "acc = k_add(acc, o);";
+  if (op == Op::prod) combine = floating ? "acc = acc * o;" : "acc = k_mul(acc, o);";
+  if (extreme) {
+    // The interpreter's sequential rule over any split: the first NaN, else the first index of
+    // the extreme value.
+    combine = absl::StrCat(
+        "if (oi >= 0) { bool take; if (idx < 0) take = true; else { const bool an = acc != acc, "
+        "bn = o != o; if (an || bn) take = bn && (!an || oi < idx); else if (o == acc) take = oi "
+        "< idx; else take = o ",
+        want_max ? ">" : "<", " acc; } if (take) { acc = o; idx = oi; } }");
+  }
+  header(symbol);
+  c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
+  c_.line(absl::StrCat("const i64 rn = ", product(kept, k_.rank), ";"));
+  c_.line(absl::StrCat("__shared__ ", acc_t, " s_acc[32];"));
+  c_.line("__shared__ i64 s_idx[32];");
+  c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
+  coordinates("pt", 0, kept);
+  for (size_t a = 0; a < k_.args.size(); ++a)
+    c_.line(absl::StrCat("const i64 b", a, " = ", w(words_.offset(a)), offset_sum(a, 0, kept),
+                         ";"));
+  c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
+  c_.line("i64 idx = -1;");
+  c_.line("(void)idx;");
+  c_.open("for (i64 r = threadIdx.x; r < rn; r += blockDim.x)");
+  {
+    c_.open("");
+    coordinates("r", kept, k_.rank);
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      if (k_.args[a].is_output) continue;
+      c_.line(absl::StrCat("const i64 o", a, " = b", a, offset_sum(a, kept, k_.rank), ";"));
+    }
+    body([&](int32_t a) { return absl::StrCat(ptr(static_cast<size_t>(a)), "[o", a, "]"); }, "");
+    const std::string v = codegen::to_compute(in, absl::StrCat("v", k_.stores[0].second));
+    if (extreme) {
+      c_.line(absl::StrCat("const ", ct, " o = ", v, ";"));
+      c_.line("const i64 oi = r;");
+    } else {
+      c_.line(absl::StrCat("const ", acc_t, " o = (", acc_t, ")", v, ";"));
+    }
+    c_.line(combine);
+    c_.close();
+  }
+  c_.close();
+  // Warp, then block.
+  auto warp_reduce = [&] {
+    c_.open("for (int s = 16; s > 0; s >>= 1)");
+    c_.line(absl::StrCat("const ", acc_t, " o = __shfl_down_sync(0xffffffffu, acc, s);"));
+    if (extreme) {
+      c_.line("const i64 oi = __shfl_down_sync(0xffffffffu, idx, s);");
+    }
+    c_.line(combine);
+    c_.close();
+  };
+  warp_reduce();
+  c_.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;");
+  c_.open("if (lane == 0)");
+  c_.line("s_acc[warp] = acc;");
+  c_.line("s_idx[warp] = idx;");
+  c_.close();
+  c_.line("__syncthreads();");
+  c_.open("if (warp == 0)");
+  c_.line("const int warps = (blockDim.x + 31) >> 5;");
+  c_.line(absl::StrCat("acc = lane < warps ? s_acc[lane] : (", acc_t, ")", identity, ";"));
+  c_.line("idx = lane < warps ? s_idx[lane] : -1;");
+  warp_reduce();
+  c_.open("if (lane == 0)");
+  const DType out_t = k_.args[out].dtype;
+  std::string result;
+  if (op == Op::argmax || op == Op::argmin) {
+    result = "(idx < 0 ? (i64)0 : idx)";
+  } else if (extreme) {
+    result = codegen::from_compute(out_t, "acc");
+  } else {
+    result = codegen::from_compute(out_t, absl::StrCat("(", ct, ")acc"));
+  }
+  c_.line(absl::StrCat(ptr(out), "[b", out, "] = ",
+                       codegen::to_memory(out_t, result), ";"));
+  c_.close();
+  c_.close();
+  c_.line("__syncthreads();");
+  c_.close();
+  c_.close();
+}
+
+}  // namespace
+
+std::string why_not_emittable(const LoopKernel& k) {
+  if (k.rank < 0 || k.rank > 32) return absl::StrCat("rank ", k.rank, " (layouts cover 32 dims)");
+  if (k.layouts.size() != k.args.size()) return "layouts missing";
+  if (k.stores.empty()) return "no stores";
+  for (size_t i = 0; i < k.exprs.size(); ++i) {
+    std::string why = why_not_expr(k, i);
+    if (!why.empty()) return absl::StrCat("%", i, ": ", why);
+  }
+  for (const auto& [arg, expr] : k.stores) {
+    if (arg < 0 || static_cast<size_t>(arg) >= k.args.size() || !k.args[arg].is_output)
+      return "store into a missing or input arg";
+    if (expr < 0 || static_cast<size_t>(expr) >= k.exprs.size()) return "store of a missing expr";
+  }
+  if (!is_reduction(k)) {
+    for (const auto& [arg, expr] : k.stores)
+      if (k.args[arg].dtype != k.exprs[expr].dtype) return "store dtype differs from its arg's";
+    return "";
+  }
+  if (k.reduced_dims < 1 || k.reduced_dims > k.rank) return "bad reduced_dims";
+  if (k.stores.size() != 1) return "reduction with several stores";
+  const DType in = k.exprs[k.stores[0].second].dtype;
+  const DType out = k.args[k.stores[0].first].dtype;
+  switch (k.reduce_op) {
+    case Op::sum:
+    case Op::prod:
+    case Op::amax:
+    case Op::amin:
+      return out == in ? "" : "reduction result dtype differs from its input's";
+    case Op::argmax:
+    case Op::argmin:
+      return out == int64 ? "" : "argmax/argmin must store int64";
+    default:
+      return absl::StrCat(sv(ir::op_name(k.reduce_op)), " is not a reduction");
+  }
+}
+
+bool needs_error_word(const LoopKernel& k) {
+  for (const KernelExpr& e : k.exprs)
+    if (e.kind == KernelExpr::Kind::kOp && e.op == Op::div && !is_floating_point(e.dtype))
+      return true;
+  return false;
+}
+
+std::string emit_cuda_kernel(const LoopKernel& kernel, std::string_view symbol) {
+  const std::string why = why_not_emittable(kernel);
+  if (!why.empty()) throw Error(absl::StrCat("cuda codegen: cannot emit kernel: ", why));
+  Code code;
+  absl::StrAppend(&code.text(), sv(cuda_prelude()), "\n// ", sv(symbol), "\n");
+  Emitter emitter(kernel, code);
+  if (is_reduction(kernel)) {
+    emitter.reduction(std::string(symbol));
+  } else {
+    emitter.elementwise(std::string(symbol));
+  }
+  return std::move(code.text());
+}
+
+std::vector<uint64_t> param_words(const LoopKernel& k, const ir::KernelLaunch& launch,
+                                  absl::Span<void* const> data, void* error_word) {
+  std::vector<uint64_t> words;
+  for (void* p : data) words.push_back(reinterpret_cast<uint64_t>(p));
+  for (int64_t s : launch.sizes) words.push_back(static_cast<uint64_t>(s));
+  for (const Shape& strides : launch.strides)
+    for (int64_t s : strides) words.push_back(static_cast<uint64_t>(s));
+  for (int64_t o : launch.offsets) words.push_back(static_cast<uint64_t>(o));
+  const std::vector<int64_t> sizes = cpu::kernel_sizes(k, launch);
+  for (size_t i = launch.sizes.size(); i < sizes.size(); ++i)
+    words.push_back(static_cast<uint64_t>(sizes[i]));
+  if (needs_error_word(k)) words.push_back(reinterpret_cast<uint64_t>(error_word));
+  if (words.empty()) words.push_back(0);
+  return words;
+}
+
+LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch,
+                         int multiprocessors) {
+  const int32_t kept = kept_dims(k);
+  int64_t points = 1, reduced = 1;
+  for (int32_t d = 0; d < kept; ++d) points *= launch.sizes[d];
+  for (int32_t d = kept; d < k.rank; ++d) reduced *= launch.sizes[d];
+  const int64_t sms = std::max(1, multiprocessors);
+  LaunchShape shape;
+  if (points == 0) return shape;
+  if (!is_reduction(k)) {
+    const int64_t per_block = int64_t{kThreads} * kVector;
+    const int64_t blocks = std::min<int64_t>((points + per_block - 1) / per_block, sms * 32);
+    shape.blocks = static_cast<unsigned>(std::max<int64_t>(1, blocks));
+    shape.threads = kThreads;
+    return shape;
+  }
+  const int64_t threads = std::clamp<int64_t>((reduced + 31) / 32 * 32, 32, kThreads);
+  shape.threads = static_cast<unsigned>(threads);
+  shape.blocks = static_cast<unsigned>(std::min<int64_t>(points, sms * 256));
+  return shape;
+}
+
+}  // namespace kiln::backends::cuda

@@ -1,0 +1,70 @@
+// Code generation of the CUDA backend: one LoopKernel (ir/kernel.h) becomes one CUDA C
+// translation unit with one `extern "C" __global__` function, compiled by NVRTC (nvrtc.h).
+//
+// The kernel takes a single by-value parameter, an array of 64-bit words (param_words()):
+//
+//   [data pointers: args][sizes: rank][strides: args x rank][offsets: args]
+//   [runtime constants, as bits (cpu::kernel_sizes)][error word pointer, if any]
+//
+// Elementwise kernels are grid-stride loops over the row-major flattening of the iteration
+// space. When the space is one contiguous run (rank 1, every argument unit-stride or
+// broadcast) each thread handles 4 consecutive elements through 4-wide vector loads and stores,
+// provided every pointer is aligned for them (checked at run time; else the scalar loop).
+// Reduction kernels run one block per kept point (a grid-stride loop over points when there
+// are more than the grid holds): the block's threads stride over the reduced elements, each
+// accumulating its share, then combine through warp shuffles and shared memory.
+//
+// Results follow the reference interpreter (backends/interp/): float16/bfloat16 compute in
+// float and round to nearest even after every op (bit-exact conversions, NaN payloads
+// included), integers wrap, float->int casts saturate with NaN -> 0, floating sums and
+// products accumulate in double, amax/amin are NaN-sticky and argmax/argmin return the first
+// index of the extreme (or of the first NaN). Contraction into FMA is off (--fmad=false).
+// Differences: transcendental functions come from CUDA's libdevice (within its documented
+// ulp bounds, like the CPU backend's libmvec), and the double accumulators of sum and prod
+// combine in a tree rather than in the interpreter's order (floating sums are pairwise there;
+// products sequential), which can change the last bit of a float64 result.
+//
+// Integer division by zero (ZeroDivisionError in the interpreter) sets an error word that the
+// runner checks after such kernels.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "kiln/ir/kernel.h"
+
+namespace kiln::backends::cuda {
+
+// Why `kernel` cannot be emitted ("" when it can): malformed kernels only (every op and dtype
+// of the loop IR is covered).
+std::string why_not_emittable(const ir::LoopKernel& kernel);
+
+// True when the kernel has an integer division (its launches carry an error word).
+bool needs_error_word(const ir::LoopKernel& kernel);
+
+// The CUDA C source of `kernel` as function `symbol`. Throws kiln::Error when the kernel
+// cannot be emitted.
+std::string emit_cuda_kernel(const ir::LoopKernel& kernel, std::string_view symbol);
+
+// The parameter words of one launch (see above); error_word may be null when
+// !needs_error_word(kernel).
+std::vector<uint64_t> param_words(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                                  absl::Span<void* const> data, void* error_word);
+
+// Threads per block and blocks of one launch on a device with `multiprocessors` SMs; blocks
+// is 0 when there is nothing to compute.
+struct LaunchShape {
+  unsigned blocks = 0;
+  unsigned threads = 0;
+};
+LaunchShape launch_shape(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                         int multiprocessors);
+
+// The code shared by every kernel: storage types, float16/bfloat16 conversions as bit
+// manipulation (runtime/half.h's exactly), saturating float->int, wrapping integer helpers.
+std::string_view cuda_prelude();
+
+}  // namespace kiln::backends::cuda
