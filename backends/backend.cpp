@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kiln/backends/cpu/cpu_backend.h"
+#include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/runtime/error.h"
@@ -31,7 +32,7 @@ std::unique_ptr<Executable> Backend::compile(ir::Graph graph) {
 }
 
 Backend& backend_for(Device device) {
-  if (!device.is_cpu()) throw Error("no backend for device " + device.str());
+  if (device.is_cuda()) return cuda::cuda_backend(device.index());
   // The LLVM backend by default; the reference interpreter and the loop-IR evaluator stay
   // selectable as oracles.
   static Backend* chosen = []() -> Backend* {

@@ -41,7 +41,8 @@ class Backend {
 
 // The backend for a device. KILN_BACKEND selects it: `cpu` (the default: fusion +
 // LLVM-compiled kernels, matmul on the blocked matmul), `interp` (the reference interpreter)
-// or `loops` (fusion + lowering + the loop-IR evaluator).
+// or `loops` (fusion + lowering + the loop-IR evaluator). cuda:N devices get the CUDA backend
+// (backends/cuda/cuda_backend.h); it throws kiln::Error when CUDA is unavailable.
 Backend& backend_for(Device device);
 
 }  // namespace kiln::backends

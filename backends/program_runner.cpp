@@ -12,14 +12,9 @@
 namespace kiln::backends {
 namespace {
 
-BufferPtr allocate_for(const ir::TensorType& type) {
-  return runtime::Buffer::allocate(static_cast<size_t>(numel(type.shape)) * itemsize(type.dtype));
-}
-
-BufferPtr copy_of(const BufferPtr& src) {
-  BufferPtr out = runtime::Buffer::allocate(src->nbytes());
-  if (src->nbytes() > 0) std::memcpy(out->data(), src->data(), src->nbytes());
-  return out;
+BufferPtr allocate_for(const ir::TensorType& type, Device device = Device(Device::Type::kCPU)) {
+  return runtime::Buffer::allocate(static_cast<size_t>(numel(type.shape)) * itemsize(type.dtype),
+                                   device);
 }
 
 // A one-element buffer holding a constant node's value (library operands read constants
@@ -36,7 +31,8 @@ BufferPtr constant_buffer(const ir::Node& constant) {
 // The buffers of a kernel step's arguments, its outputs allocated; null for arguments bound
 // to `pending` (a library result that the library call allocates).
 std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& step,
-                               std::vector<BufferPtr>& buffers, ir::ValueId pending) {
+                               std::vector<BufferPtr>& buffers, ir::ValueId pending,
+                               Device device) {
   std::vector<void*> data;
   for (size_t a = 0; a < step.arg_values.size(); ++a) {
     const ir::ValueId v = step.arg_values[a];
@@ -44,7 +40,8 @@ std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& st
       data.push_back(nullptr);
       continue;
     }
-    if (step.kernel.args[a].is_output && !buffers[v]) buffers[v] = allocate_for(graph.node(v).type);
+    if (step.kernel.args[a].is_output && !buffers[v])
+      buffers[v] = allocate_for(graph.node(v).type, device);
     if (!buffers[v])
       throw Error(absl::StrCat("internal error: kernel reads %", v, " before it is computed"));
     data.push_back(buffers[v]->data());
@@ -87,6 +84,12 @@ BufferPtr dense_operand(const ir::OperandView& view, const BufferPtr& buffer,
     std::memcpy(to, from + element * static_cast<int64_t>(size), size);
     to += size;
   });
+  return out;
+}
+
+BufferPtr KernelRunner::copy_buffer(const BufferPtr& src) {
+  BufferPtr out = runtime::Buffer::allocate(src->nbytes());
+  if (src->nbytes() > 0) std::memcpy(out->data(), src->data(), src->nbytes());
   return out;
 }
 
@@ -176,7 +179,7 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
       std::vector<BufferPtr> operands;
       for (const ir::OperandView& view : step.operands) {
         const ir::Node& base = graph.node(view.value);
-        operands.push_back(base.op == ir::Op::constant ? constant_buffer(base)
+        operands.push_back(base.op == ir::Op::constant ? runner.to_device(constant_buffer(base))
                                                        : buffers[view.value]);
         if (!operands.back())
           throw Error(absl::StrCat("internal error: %", step.node, " reads %", view.value,
@@ -185,11 +188,11 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
       std::vector<void*> epilogue_data;
       if (!step.epilogue.empty()) {
         const ir::ProgramStep& epilogue = step.epilogue[0];
-        epilogue_data = kernel_data(graph, epilogue, buffers, step.node);
+        epilogue_data = kernel_data(graph, epilogue, buffers, step.node, runner.device());
       }
       buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
     } else {
-      const std::vector<void*> data = kernel_data(graph, step, buffers, -1);
+      const std::vector<void*> data = kernel_data(graph, step, buffers, -1, runner.device());
       runner.run(step.kernel, step.launch, data);
     }
     for (ir::ValueId id : releases[s]) buffers[id].reset();
@@ -201,7 +204,7 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
     const BufferPtr& buffer = buffers[out];
     if (!buffer) throw Error(absl::StrCat("internal error: output %", out, " was not computed"));
     const bool fresh = graph.node(out).op != ir::Op::input && !handed_out[out];
-    results.push_back(fresh ? buffer : copy_of(buffer));
+    results.push_back(fresh ? buffer : runner.copy_buffer(buffer));
     handed_out[out] = true;
   }
   return results;

@@ -25,6 +25,15 @@ class KernelRunner {
   virtual BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
                                 absl::Span<const BufferPtr> operands,
                                 absl::Span<void*> epilogue_data);
+
+  // The device whose memory the runner's kernels address (cpu unless overridden): run_program
+  // allocates step results there.
+  virtual Device device() const { return Device(Device::Type::kCPU); }
+  // A fresh copy of `buffer` (on device()); the default copies host memory.
+  virtual BufferPtr copy_buffer(const BufferPtr& buffer);
+  // `host`, a host buffer computed on the CPU (a constant's value), on device(); the default
+  // returns it unchanged.
+  virtual BufferPtr to_device(BufferPtr host) { return host; }
 };
 
 // Runs `program` (lowered from `graph`) and returns the graph outputs as fresh buffers, under

@@ -12,14 +12,20 @@
 namespace kiln {
 namespace frontend {
 
-// Options that this build cannot honour yet are refused rather than ignored.
+// A CUDA device is refused at the call when CUDA is unavailable (no driver or no GPU).
 void check_options(const Options& options) {
-  if (!options.device.is_cpu())
+  if (options.device.is_cuda() && !cuda_is_available())
     throw Error(absl::StrCat("cannot create a tensor on ", options.device.str(),
-                             ": the CUDA backend is not available in this build"));
+                             ": CUDA is not available (no CUDA driver or no GPU)"));
+}
+
+// Tensors made from host values are built on the CPU, then copied to options.device.
+Tensor on_device(Tensor t, const Options& options) {
+  return t.device() == options.device ? t : t.to(options.device);
 }
 
 Tensor with_grad_option(Tensor t, const Options& options) {
+  t = on_device(std::move(t), options);
   if (options.requires_grad) t.requires_grad_();
   return t;
 }
@@ -45,7 +51,7 @@ Tensor tensor_from_host(const void* data, DType src_dtype, const Shape& shape,
   check_options(options);
   const DType dtype = options.dtype.value_or(src_dtype);
   const size_t src_size = itemsize(src_dtype), dst_size = itemsize(dtype);
-  return host_tensor(dtype, shape, [&](char* out, int64_t n) {
+  return on_device(host_tensor(dtype, shape, [&](char* out, int64_t n) {
     const auto* in = static_cast<const char*>(data);
     if (dtype == src_dtype) {
       if (n > 0) std::memcpy(out, in, static_cast<size_t>(n) * dst_size);
@@ -59,7 +65,7 @@ Tensor tensor_from_host(const void* data, DType src_dtype, const Shape& shape,
       else
         store_int64(q, dtype, load_int64(p, src_dtype));
     }
-  });
+  }), options);
 }
 
 void check_list_length(const Shape& shape, int depth, size_t got) {
@@ -75,7 +81,7 @@ Tensor tensor_from_literals(const Shape& shape, const std::vector<double>& float
   check_options(options);
   const DType dtype = options.dtype.value_or(literal_dtype);
   const size_t size = itemsize(dtype);
-  return host_tensor(dtype, shape, [&](char* out, int64_t n) {
+  return on_device(host_tensor(dtype, shape, [&](char* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       char* q = out + i * static_cast<int64_t>(size);
       if (!floats.empty())
@@ -83,7 +89,7 @@ Tensor tensor_from_literals(const Shape& shape, const std::vector<double>& float
       else
         store_int64(q, dtype, ints[static_cast<size_t>(i)]);
     }
-  });
+  }), options);
 }
 
 Tensor filled(const Shape& shape, Scalar value, DType dtype, const Options& options,

@@ -1,5 +1,7 @@
 #include "kiln/frontend/realize.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -110,17 +112,31 @@ void realize_locked(std::vector<LazyPtr> targets) {
 
   std::erase_if(targets, [](const LazyPtr& t) { return t->realized(); });
   if (targets.empty()) return;
-  BuiltGraph built = build_graph(targets);
-  if (built.outputs.empty()) return;
-  std::vector<backends::BufferPtr> results = run_realization(
-      std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
-  for (size_t i = 0; i < built.outputs.size(); ++i) {
-    LazyNode* node = built.outputs[i];
-    node->buffer = std::move(results[i]);
-    node->op = ir::Op::input;
-    node->attrs = ir::InputAttrs{};
-    node->inputs.clear();
-    node->external = false;  // a fresh buffer that only kiln sees
+  // One graph per device: a pending value only reads values of its own device (transfers are
+  // realized leaves), so the groups are independent and each runs on its device's backend.
+  std::vector<std::vector<LazyPtr>> groups;
+  for (LazyPtr& t : targets) {
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& g) { return g[0]->device == t->device; });
+    if (group == groups.end()) {
+      groups.push_back({std::move(t)});
+    } else {
+      group->push_back(std::move(t));
+    }
+  }
+  for (const std::vector<LazyPtr>& group : groups) {
+    BuiltGraph built = build_graph(group);
+    if (built.outputs.empty()) continue;
+    std::vector<backends::BufferPtr> results = run_realization(
+        std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
+    for (size_t i = 0; i < built.outputs.size(); ++i) {
+      LazyNode* node = built.outputs[i];
+      node->buffer = std::move(results[i]);
+      node->op = ir::Op::input;
+      node->attrs = ir::InputAttrs{};
+      node->inputs.clear();
+      node->external = false;  // a fresh buffer that only kiln sees
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 #include "kiln/frontend/realize.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/ir/absl_compat.h"
+#include "kiln/runtime/cuda/copy.h"
 #include "kiln/runtime/half.h"
 #include "kiln/runtime/strided.h"
 
@@ -65,6 +66,7 @@ T Tensor::item() const {
   if (numel() != 1)
     throw Error(absl::StrCat("a Tensor with ", numel(),
                              " elements cannot be converted to Scalar"));
+  if (device().is_cuda()) return cpu().item<T>();  // synchronizes
   return convert_element<T>(frontend::realized_data(*this), dtype());
 }
 
@@ -92,6 +94,7 @@ T* Tensor::data_ptr() const {
 
 template <class T>
 std::vector<T> Tensor::tolist() const {
+  if (device().is_cuda()) return cpu().tolist<T>();
   std::vector<T> out;
   out.reserve(static_cast<size_t>(numel()));
   const DType d = dtype();
@@ -122,8 +125,31 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  throw Error(absl::StrCat("cannot move a tensor to ", device.str(),
-                           ": the CUDA backend is not available in this build"));
+  if (device.is_cuda() && !cuda_is_available())
+    throw Error(absl::StrCat("cannot move a tensor to ", device.str(),
+                             ": CUDA is not available (no CUDA driver or no GPU)"));
+  // The dense values on the source device, then one copy. The result is a new leaf: gradients
+  // do not flow back through a device transfer yet (docs/cuda.md).
+  const Tensor src = contiguous();
+  const auto& ti = impl_of(src);
+  if (!ti.storage->value->realized()) frontend::realize({ti.storage->value});
+  const std::shared_ptr<runtime::Buffer>& from = ti.storage->value->buffer;
+  const size_t nbytes = static_cast<size_t>(numel()) * itemsize(dtype());
+  const char* at = static_cast<const char*>(from->data()) +
+                   ti.offset * static_cast<int64_t>(itemsize(dtype()));
+  auto out = runtime::Buffer::allocate(nbytes, device);
+  const Device here = this->device();
+  if (here.is_cpu()) {
+    runtime::cuda::copy_host_to_device(out->data(), at, nbytes, device.index());
+  } else if (device.is_cpu()) {
+    runtime::cuda::copy_device_to_host(out->data(), at, nbytes, here.index());
+  } else {  // between two GPUs, through the host
+    auto host = runtime::Buffer::allocate(nbytes);
+    runtime::cuda::copy_device_to_host(host->data(), at, nbytes, here.index());
+    runtime::cuda::copy_host_to_device(out->data(), host->data(), nbytes, device.index());
+  }
+  return frontend::make_tensor(
+      frontend::make_leaf(std::move(out), ir::TensorType{dtype(), sizes()}, device));
 }
 
 Tensor Tensor::contiguous() const {
@@ -142,6 +168,23 @@ void eval(const std::vector<Tensor>& tensors) {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
+  if (t.device().is_cuda()) {
+    // The values come from a host copy; the suffix names the tensor's own device.
+    const Tensor host = t.cpu();
+    TensorPrintInput in;
+    in.dtype = t.dtype();
+    in.sizes = t.sizes();
+    in.device = t.device();
+    in.requires_grad = t.requires_grad() && t.is_leaf();
+    if (kiln::is_floating_point(t.dtype())) {
+      for_each_element(host,
+                       [&](const char* p) { in.floats.push_back(frontend::load_double(p, in.dtype)); });
+    } else {
+      for_each_element(host,
+                       [&](const char* p) { in.ints.push_back(frontend::load_int64(p, in.dtype)); });
+    }
+    return os << format_tensor(in);
+  }
   TensorPrintInput in;
   in.dtype = t.dtype();
   in.sizes = t.sizes();

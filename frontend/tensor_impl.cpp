@@ -73,7 +73,9 @@ void write(const Tensor& t, LazyPtr value) {
   const std::shared_ptr<Storage>& storage = ti.storage;
   const autograd::PendingWrite history = autograd::prepare_write(t.impl(), value);
   ++storage->version;
-  if (!storage->value->realized()) {
+  // Device memory is never visible outside kiln (no data_ptr), so writes into a realized CUDA
+  // storage stay functional like writes into a pending one.
+  if (!storage->value->realized() || storage->device.is_cuda()) {
     if (ti.covers_storage()) {
       set_storage_value(storage, reshape(value, storage->value->type.shape));
     } else {
@@ -96,7 +98,8 @@ void write(const Tensor& t, LazyPtr value) {
 void* realized_data(const Tensor& t) {
   const TensorImpl& ti = impl_of(t);
   if (!ti.device().is_cpu())
-    throw Error("data_ptr: tensor is on " + ti.device().str() + "; call .cpu() first");
+    throw Error("data_ptr: tensor is on " + ti.device().str() +
+                "; device memory cannot be read on the host: call .cpu() first");
   if (!ti.storage->value->realized()) realize({ti.storage->value});
   return static_cast<char*>(ti.storage->value->buffer->data()) +
          ti.offset * static_cast<int64_t>(itemsize(ti.dtype()));

@@ -36,7 +36,8 @@ Tensor dropout(const Tensor& input, double p, bool training) {
   }
   std::vector<uint8_t> keep(static_cast<size_t>(n));
   for (size_t i = 0; i < u.size(); ++i) keep[i] = u[i] < 1 - p ? 1 : 0;
-  const Tensor mask = frontend::tensor_from_host(keep.data(), boolean, input.sizes(), {});
+  const Tensor mask =
+      frontend::tensor_from_host(keep.data(), boolean, input.sizes(), {.device = input.device()});
   const Tensor noise = mask.to(input.dtype()) / (1 - p);
   return input * noise;
 }

@@ -31,7 +31,8 @@ Tensor fill_from_generator(const Tensor& tensor, const char* op, Fill&& fill) {
       std::lock_guard<std::mutex> lock(generator.mutex());
       fill(generator, host.data(), n);
     }
-    return frontend::tensor_from_host(host.data(), dtype, tensor.sizes(), {});
+    return frontend::tensor_from_host(host.data(), dtype, tensor.sizes(),
+                                      {.device = tensor.device()});
   };
   Tensor values;
   if (dtype == float32)

@@ -128,7 +128,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
   }
   Tensor valid_mask;
   if (any_ignored) {
-    valid_mask = frontend::tensor_from_host(valid.data(), boolean, {m}, {});
+    valid_mask = frontend::tensor_from_host(valid.data(), boolean, {m}, {.device = input.device()});
     // where, not a multiplication by 0: an ignored target's loss is +0.0 as in PyTorch.
     losses = where(valid_mask, losses, 0.0);
     if (per_weight.defined()) per_weight = where(valid_mask, per_weight, 0.0);

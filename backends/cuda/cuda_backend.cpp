@@ -1,0 +1,210 @@
+#include "kiln/backends/cuda/cuda_backend.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/backends/cpu/cpu_backend.h"
+#include "kiln/backends/cpu/kernel_cache.h"
+#include "kiln/backends/cuda/codegen.h"
+#include "kiln/backends/cuda/matmul.h"
+#include "kiln/backends/cuda/module_cache.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/passes/lower_program.h"
+#include "kiln/runtime/cuda/copy.h"
+#include "kiln/runtime/cuda/cuda_allocator.h"
+#include "kiln/runtime/cuda/driver.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::backends::cuda {
+namespace {
+
+namespace rc = runtime::cuda;
+
+std::atomic<uint64_t> launched{0};
+std::atomic<uint64_t> matmuls{0};
+std::atomic<uint64_t> host_runs{0};
+
+// Bump when the emitted code changes for kernels whose keys stay the same.
+constexpr std::string_view kCodegenVersion = "cuda-codegen/1\n";
+
+bool sync_after_launch() {
+  static const bool sync = [] {
+    const char* env = std::getenv("KILN_SYNC");
+    return env != nullptr && std::string(env) == "1";
+  }();
+  return sync;
+}
+
+void launch(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y, unsigned blocks_z,
+            unsigned threads, void* params) {
+  const rc::Driver& d = rc::require_driver();
+  void* args[] = {params};
+  rc::check(d.cuLaunchKernel(f, blocks_x, blocks_y, blocks_z, threads, 1, 1, 0, nullptr, args,
+                             nullptr),
+            "cuLaunchKernel");
+  ++launched;
+  if (sync_after_launch()) rc::synchronize(index);
+}
+
+// A 4-byte device word per device for integer division by zero (never freed).
+void* error_word(int index) {
+  static std::mutex m;
+  static std::map<int, void*> words;
+  std::lock_guard<std::mutex> lock(m);
+  void*& w = words[index];
+  if (w == nullptr) w = rc::cuda_allocate(4, index);
+  return w;
+}
+
+}  // namespace
+
+CudaBackendStats cuda_backend_stats() {
+  return CudaBackendStats{launched.load(), matmuls.load(), host_runs.load()};
+}
+
+BufferPtr upload(const BufferPtr& host, Device device) {
+  BufferPtr out = runtime::Buffer::allocate(host->nbytes(), device);
+  rc::copy_host_to_device(out->data(), host->data(), host->nbytes(), device.index());
+  return out;
+}
+
+BufferPtr download(const BufferPtr& device_buffer) {
+  BufferPtr out = runtime::Buffer::allocate(device_buffer->nbytes());
+  rc::copy_device_to_host(out->data(), device_buffer->data(), device_buffer->nbytes(),
+                          device_buffer->device().index());
+  return out;
+}
+
+void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch_args,
+                           absl::Span<void* const> data) {
+  const LaunchShape shape =
+      launch_shape(kernel, launch_args, rc::device_properties(index_).multiprocessors);
+  if (shape.blocks == 0) return;
+  const std::string key = absl::StrCat(sv(kCodegenVersion), cpu::cpu_kernel_key(kernel));
+  const std::string symbol = cpu::kernel_symbol(key);
+  rc::CUfunction f =
+      cuda_function(index_, key, symbol, [&] { return emit_cuda_kernel(kernel, symbol); });
+  const bool checked = needs_error_word(kernel);
+  void* err = checked ? error_word(index_) : nullptr;
+  const rc::Driver& d = rc::require_driver();
+  if (checked) rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4), "cuMemsetD8");
+  std::vector<uint64_t> words = param_words(kernel, launch_args, data, err);
+  launch(index_, f, shape.blocks, 1, 1, shape.threads, words.data());
+  if (checked) {
+    int flag = 0;
+    rc::copy_device_to_host(&flag, err, sizeof flag, index_);
+    if (flag != 0) throw Error("ZeroDivisionError: integer division by zero");
+  }
+}
+
+BufferPtr CudaKernelRunner::copy_buffer(const BufferPtr& buffer) {
+  BufferPtr out = runtime::Buffer::allocate(buffer->nbytes(), device());
+  rc::copy_device_to_device(out->data(), buffer->data(), buffer->nbytes(), index_);
+  return out;
+}
+
+BufferPtr CudaKernelRunner::to_device(BufferPtr host) { return upload(host, device()); }
+
+void CudaKernelRunner::run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
+                                    absl::Span<void*> epilogue_data) {
+  if (step.epilogue.empty()) return;
+  const ir::ProgramStep& epilogue = step.epilogue[0];
+  for (size_t a = 0; a < epilogue_data.size(); ++a)
+    if (epilogue.arg_values[a] == step.node) epilogue_data[a] = result->data();
+  ir::LoopKernel kernel = epilogue.kernel;
+  ir::KernelLaunch launch_args = epilogue.launch;
+  ir::canonicalize_launch(kernel, launch_args);
+  run(kernel, launch_args, epilogue_data);
+}
+
+BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::ProgramStep& step,
+                                       absl::Span<const BufferPtr> operands) {
+  const ir::Node& node = graph.node(step.node);
+  const DType dtype = node.type.dtype;
+  const Shape& out = node.type.shape;
+  const size_t rank = out.size();
+  if (!matmul_supported(dtype) || rank < 2 || rank - 2 > static_cast<size_t>(kMaxBatchDims))
+    return nullptr;
+  MatmulParams p;
+  p.m = out[rank - 2];
+  p.n = out[rank - 1];
+  p.k = graph.node(node.inputs[0]).type.shape[rank - 1];
+  int64_t batch = 1;
+  for (size_t d = 0; d + 2 < rank; ++d) batch *= out[d];
+  if (batch > 65535) return nullptr;
+  const ir::OperandView &a = step.operands[0], &b = step.operands[1];
+  p.a = reinterpret_cast<uint64_t>(operands[0]->data());
+  p.b = reinterpret_cast<uint64_t>(operands[1]->data());
+  p.a_offset = a.offset;
+  p.a_stride_m = a.strides[rank - 2];
+  p.a_stride_k = a.strides[rank - 1];
+  p.b_offset = b.offset;
+  p.b_stride_k = b.strides[rank - 2];
+  p.b_stride_n = b.strides[rank - 1];
+  p.batch_dims = static_cast<int64_t>(rank - 2);
+  for (size_t d = 0; d + 2 < rank; ++d) {
+    p.batch_sizes[d] = out[d];
+    p.a_batch_strides[d] = a.strides[d];
+    p.b_batch_strides[d] = b.strides[d];
+  }
+  BufferPtr result = runtime::Buffer::allocate(
+      static_cast<size_t>(numel(out)) * itemsize(dtype), device());
+  p.c = reinterpret_cast<uint64_t>(result->data());
+  if (numel(out) == 0) return result;
+  const std::string symbol = matmul_symbol(dtype);
+  rc::CUfunction f = cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol,
+                                   [&] { return matmul_source(dtype); });
+  const int64_t bm = matmul_tile_m(dtype), bn = matmul_tile_n(dtype);
+  launch(index_, f, static_cast<unsigned>((p.n + bn - 1) / bn),
+         static_cast<unsigned>((p.m + bm - 1) / bm), static_cast<unsigned>(batch), 256, &p);
+  ++matmuls;
+  return result;
+}
+
+BufferPtr CudaKernelRunner::run_library(const ir::Graph& graph, const ir::ProgramStep& step,
+                                        absl::Span<const BufferPtr> operands,
+                                        absl::Span<void*> epilogue_data) {
+  const ir::Node& node = graph.node(step.node);
+  BufferPtr result;
+  if (node.op == ir::Op::matmul) result = run_matmul(graph, step, operands);
+  if (!result) {
+    // The host path: download, run on the reference interpreter, upload.
+    ++host_runs;
+    std::vector<BufferPtr> dense;
+    for (size_t i = 0; i < step.operands.size(); ++i)
+      dense.push_back(dense_operand(step.operands[i], download(operands[i]),
+                                    graph.node(node.inputs[i]).type));
+    result = upload(run_node_on_interpreter(graph, step.node, dense), device());
+  }
+  run_epilogue(step, result, epilogue_data);
+  return result;
+}
+
+std::vector<BufferPtr> CudaBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {
+  const ir::Program program = passes::lower_program(graph);
+  return run_program(graph, program, inputs, runner_);
+}
+
+std::unique_ptr<Executable> CudaBackend::compile(ir::Graph graph) {
+  return compile_program(std::move(graph), runner_);
+}
+
+CudaBackend& cuda_backend(int index) {
+  static std::mutex m;
+  static auto* backends = new std::map<int, std::unique_ptr<CudaBackend>>();
+  std::lock_guard<std::mutex> lock(m);
+  auto& slot = (*backends)[index];
+  if (!slot) {
+    if (!cuda_is_available())
+      throw Error("CUDA is not available: " +
+                  (rc::driver() == nullptr ? rc::why_unavailable() : "no CUDA device found"));
+    slot = std::make_unique<CudaBackend>(index);
+  }
+  return *slot;
+}
+
+}  // namespace kiln::backends::cuda

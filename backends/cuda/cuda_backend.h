@@ -1,0 +1,68 @@
+// The CUDA backend: fusion and lowering to loop IR (passes::lower_program, the CPU path's), each
+// kernel emitted as CUDA C (codegen.h), compiled by NVRTC and cached (module_cache.h), and
+// launched on the device's default stream. Every buffer it reads or allocates is device
+// memory of its device.
+//
+// Library steps: matmul of float32/float64/float16/bfloat16 runs the tiled kernel of
+// matmul.h (its epilogue as a kernel over the result right after). Everything else (index,
+// index_put, cat, as_strided_scatter, integer and bool matmul) takes the correct but slow path:
+// operands are copied to the host, the node runs on the reference interpreter
+// (backends::run_node_on_interpreter) and the result is copied back.
+#pragma once
+
+#include <cstdint>
+
+#include "kiln/backends/program_runner.h"
+
+namespace kiln::backends::cuda {
+
+struct CudaBackendStats {
+  uint64_t kernels_launched = 0;
+  uint64_t matmuls = 0;          // matmul steps on the device kernel
+  uint64_t host_library_runs = 0;  // library steps run on the host interpreter
+};
+CudaBackendStats cuda_backend_stats();
+
+class CudaKernelRunner final : public KernelRunner {
+ public:
+  explicit CudaKernelRunner(int index) : index_(index) {}
+
+  void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+           absl::Span<void* const> data) override;
+  BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
+                        absl::Span<const BufferPtr> operands,
+                        absl::Span<void*> epilogue_data) override;
+  Device device() const override { return Device(Device::Type::kCUDA, index_); }
+  BufferPtr copy_buffer(const BufferPtr& buffer) override;
+  BufferPtr to_device(BufferPtr host) override;
+
+ private:
+  // The device matmul; null when the step does not fit it (dtype, batch).
+  BufferPtr run_matmul(const ir::Graph& graph, const ir::ProgramStep& step,
+                       absl::Span<const BufferPtr> operands);
+  void run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
+                    absl::Span<void*> epilogue_data);
+
+  int index_;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int index) : runner_(index) {}
+  std::string_view name() const override { return "cuda"; }
+  std::vector<BufferPtr> run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) override;
+  std::unique_ptr<Executable> compile(ir::Graph graph) override;
+
+ private:
+  CudaKernelRunner runner_;
+};
+
+// The backend of device cuda:index (one per device, never destroyed).
+CudaBackend& cuda_backend(int index);
+
+// Buffers between host and device: a device copy of a host buffer and a host copy of a device
+// buffer (both complete on return).
+BufferPtr upload(const BufferPtr& host, Device device);
+BufferPtr download(const BufferPtr& device_buffer);
+
+}  // namespace kiln::backends::cuda

@@ -1,0 +1,47 @@
+// The CUDA backend's matmul: a tiled shared-memory kernel for float32, float64, float16 and
+// bfloat16 (CUDA C compiled by NVRTC like every kernel), reading operands through their
+// OperandView strides (transposed and broadcast operands are not copied) over up to
+// kMaxBatchDims batch dims.
+//
+// Each 256-thread block computes a BM x BN tile of C (128 x 128 for the float types, 64 x 64
+// for float64), staging BK-deep slices of A (stored transposed) and B in shared memory, double
+// buffered, each thread accumulating a TM x TN register tile with fused multiply-adds.
+// float16/bfloat16 operands are widened to float in shared memory and accumulate in float;
+// float32 accumulates in float (the interpreter accumulates in double: results differ within
+// float32 rounding of the sum, as cuBLAS's do); float64 in double. Tensor cores (mma for
+// float16/bfloat16) are not used yet.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kiln/ir/dtype.h"
+
+namespace kiln::backends::cuda {
+
+inline constexpr int kMaxBatchDims = 6;
+
+// True for the dtypes the kernel covers.
+bool matmul_supported(DType dtype);
+
+// The CUDA C source of the matmul kernel of `dtype`, function name matmul_symbol(dtype).
+std::string matmul_source(DType dtype);
+std::string matmul_symbol(DType dtype);
+
+// The kernel's by-value parameter (layout shared with the CUDA source).
+struct MatmulParams {
+  uint64_t a = 0, b = 0, c = 0;  // device addresses (element 0 of each buffer)
+  int64_t m = 0, n = 0, k = 0;
+  int64_t a_offset = 0, a_stride_m = 0, a_stride_k = 0;
+  int64_t b_offset = 0, b_stride_k = 0, b_stride_n = 0;
+  int64_t batch_dims = 0;
+  int64_t batch_sizes[kMaxBatchDims] = {};
+  int64_t a_batch_strides[kMaxBatchDims] = {};
+  int64_t b_batch_strides[kMaxBatchDims] = {};
+};
+
+// Block tile of the kernel for `dtype` (grid = ceil(n / bn) x ceil(m / bm) x batch).
+int matmul_tile_m(DType dtype);
+int matmul_tile_n(DType dtype);
+
+}  // namespace kiln::backends::cuda

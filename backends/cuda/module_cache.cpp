@@ -1,0 +1,106 @@
+#include "kiln/backends/cuda/module_cache.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/backends/cpu/disk_cache.h"
+#include "kiln/backends/cpu/kernel_cache.h"
+#include "kiln/backends/cuda/nvrtc.h"
+#include "kiln/runtime/cuda/driver.h"
+#include "kiln/runtime/error.h"
+
+namespace kiln::backends::cuda {
+namespace {
+
+using runtime::cuda::CUfunction;
+using runtime::cuda::CUmodule;
+
+std::mutex& mutex() {
+  static std::mutex m;
+  return m;
+}
+
+struct Cache {
+  std::map<std::pair<int, std::string>, CUfunction> functions;
+  std::unique_ptr<cpu::DiskCache> disk;
+  ModuleCacheStats stats;
+};
+
+Cache& cache() {
+  static Cache* c = [] {
+    auto* cache = new Cache();  // never destroyed: modules live as long as the process
+    if (const std::optional<std::filesystem::path> dir = cpu::KernelCache::default_directory())
+      cache->disk = std::make_unique<cpu::DiskCache>(*dir / "cuda");
+    return cache;
+  }();
+  return *c;
+}
+
+CUfunction load(const std::string& image, const std::string& symbol) {
+  const runtime::cuda::Driver& d = runtime::cuda::require_driver();
+  CUmodule module = nullptr;
+  runtime::cuda::check(d.cuModuleLoadData(&module, image.data()), "cuModuleLoadData");
+  CUfunction f = nullptr;
+  runtime::cuda::check(d.cuModuleGetFunction(&f, module, symbol.c_str()), "cuModuleGetFunction");
+  return f;
+}
+
+}  // namespace
+
+CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
+                         const std::function<std::string()>& source) {
+  runtime::cuda::ensure_context(index);
+  std::lock_guard<std::mutex> lock(mutex());
+  Cache& c = cache();
+  auto it = c.functions.find({index, key});
+  if (it != c.functions.end()) {
+    ++c.stats.memory_hits;
+    return it->second;
+  }
+  const runtime::cuda::DeviceProperties& props = runtime::cuda::device_properties(index);
+  const int arch = props.major * 10 + props.minor;
+  const std::string disk_key = absl::StrCat("kiln-cuda-module/1\nsm_", arch, "\nnvrtc ",
+                                            nvrtc_version(), "\nkiln ", KILN_VERSION, "\n",
+                                            symbol, "\n", key);
+  CUfunction f = nullptr;
+  if (c.disk) {
+    cpu::DiskReadResult r = c.disk->read(disk_key);
+    if (r.status == cpu::DiskReadResult::Status::kHit) {
+      try {
+        f = load(r.payload, symbol);
+        ++c.stats.disk_hits;
+      } catch (const Error&) {
+        f = nullptr;  // a cubin the driver refuses: compile afresh
+      }
+    }
+  }
+  if (f == nullptr) {
+    const std::string src = source();
+    CompiledModule m;
+    try {
+      m = nvrtc_compile(src, symbol, arch, /*cubin=*/true);
+    } catch (const Error&) {
+      // NVRTC may not know this GPU: PTX for the newest target it does, JIT-compiled by the
+      // driver.
+      m = nvrtc_compile(src, symbol, 90, /*cubin=*/false);
+    }
+    ++c.stats.compiles;
+    f = load(m.image, symbol);
+    if (c.disk && m.is_cubin) {
+      std::string error;
+      c.disk->write(disk_key, m.image, &error);  // a cache that cannot be written costs a compile
+    }
+  }
+  c.functions.emplace(std::make_pair(index, key), f);
+  return f;
+}
+
+ModuleCacheStats module_cache_stats() {
+  std::lock_guard<std::mutex> lock(mutex());
+  return cache().stats;
+}
+
+}  // namespace kiln::backends::cuda

@@ -1,0 +1,169 @@
+// kiln-cuda-bench: the GPU workloads of issue 7 on kiln's CUDA backend, with the reference
+// numbers measured in the same process: a device-to-device copy (bandwidth) and cuBLAS
+// (dlopened: $KILN_CUBLAS_PATH, libcublas.so.13, libcublas.so.12, libcublas.so; skipped when
+// none loads). Prints one JSON object per line (tools/gpu-check.sh builds its table from them)
+// and exits nonzero on any error, or when CUDA is unavailable.
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.h"
+#include "kiln/runtime/cuda/copy.h"
+#include "kiln/runtime/cuda/cuda_allocator.h"
+#include "kiln/runtime/cuda/driver.h"
+
+using namespace kiln;
+namespace rc = kiln::runtime::cuda;
+
+namespace {
+
+void emit(const std::string& name, double ms, const std::string& metric, double value) {
+  std::printf("{\"impl\": \"kiln\", \"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.2f}\n",
+              name.c_str(), ms, metric.c_str(), value);
+  std::fflush(stdout);
+}
+void emit_ref(const std::string& impl, const std::string& name, double ms,
+              const std::string& metric, double value) {
+  std::printf("{\"impl\": \"%s\", \"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.2f}\n",
+              impl.c_str(), name.c_str(), ms, metric.c_str(), value);
+  std::fflush(stdout);
+}
+
+// Milliseconds per call of fn, from device events around `iters` back-to-back calls.
+template <class F>
+double time_ms(int iters, F&& fn) {
+  const rc::Driver& d = rc::require_driver();
+  rc::CUevent start = nullptr, stop = nullptr;
+  rc::check(d.cuEventCreate(&start, 0), "cuEventCreate");
+  rc::check(d.cuEventCreate(&stop, 0), "cuEventCreate");
+  fn();  // warm-up (compiles)
+  rc::synchronize(0);
+  rc::check(d.cuEventRecord(start, nullptr), "cuEventRecord");
+  for (int i = 0; i < iters; ++i) fn();
+  rc::check(d.cuEventRecord(stop, nullptr), "cuEventRecord");
+  rc::check(d.cuEventSynchronize(stop), "cuEventSynchronize");
+  float ms = 0;
+  rc::check(d.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+  d.cuEventDestroy(start);
+  d.cuEventDestroy(stop);
+  return ms / iters;
+}
+
+struct Cublas {
+  void* handle = nullptr;
+  int (*create)(void**) = nullptr;
+  int (*sgemm)(void*, int, int, int, int, int, const float*, const float*, int, const float*, int,
+               const float*, float*, int) = nullptr;
+  int (*gemm_ex)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*,
+                 int, int, const void*, void*, int, int, int, int) = nullptr;
+};
+
+bool load_cublas(Cublas& c) {
+  std::vector<std::string> names = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
+  if (const char* p = std::getenv("KILN_CUBLAS_PATH"); p && *p) names.insert(names.begin(), p);
+  void* lib = nullptr;
+  for (const auto& n : names)
+    if ((lib = dlopen(n.c_str(), RTLD_NOW | RTLD_GLOBAL)) != nullptr) break;
+  if (lib == nullptr) return false;
+  c.create = reinterpret_cast<decltype(c.create)>(dlsym(lib, "cublasCreate_v2"));
+  c.sgemm = reinterpret_cast<decltype(c.sgemm)>(dlsym(lib, "cublasSgemm_v2"));
+  c.gemm_ex = reinterpret_cast<decltype(c.gemm_ex)>(dlsym(lib, "cublasGemmEx"));
+  if (!c.create || !c.sgemm || !c.gemm_ex) return false;
+  return c.create(&c.handle) == 0;
+}
+
+}  // namespace
+
+int main() {
+  try {
+    if (!cuda_is_available()) {
+      std::fprintf(stderr, "kiln-cuda-bench: CUDA is not available: %s\n",
+                   rc::why_unavailable().c_str());
+      return 1;
+    }
+    const rc::DeviceProperties& props = rc::device_properties(0);
+    std::printf("{\"device\": \"%s\", \"sm\": %d%d, \"sms\": %d}\n", props.name.c_str(),
+                props.major, props.minor, props.multiprocessors);
+
+    // 1. Fused elementwise chain on 256M floats vs a device-to-device copy.
+    const int64_t n = int64_t{256} << 20;
+    const double gb = 2.0 * static_cast<double>(n) * 4 / 1e9;  // read + write
+    Tensor x = full({n}, 0.5, {.device = cuda});
+    eval({x});
+    Tensor y;
+    const double chain_ms = time_ms(10, [&] {
+      y = ((x * 2 + 1).exp() * x);
+      eval({y});
+    });
+    if (std::abs(y[12345].item<float>() - 0.5f * std::exp(2.0f)) > 1e-4f)
+      throw Error("fused chain gave a wrong value");
+    emit("chain_256M_f32", chain_ms, "GBps", gb / (chain_ms / 1e3));
+    y = Tensor();
+    void* src = rc::cuda_allocate(static_cast<size_t>(n) * 4, 0);
+    void* dst = rc::cuda_allocate(static_cast<size_t>(n) * 4, 0);
+    const double copy_ms = time_ms(10, [&] {
+      rc::copy_device_to_device(dst, src, static_cast<size_t>(n) * 4, 0);
+    });
+    emit_ref("cuMemcpyDtoD", "chain_256M_f32", copy_ms, "GBps", gb / (copy_ms / 1e3));
+    rc::cuda_free(src, static_cast<size_t>(n) * 4, 0);
+    rc::cuda_free(dst, static_cast<size_t>(n) * 4, 0);
+    x = Tensor();
+
+    // 2. Matmul 4096 (float32, bfloat16) on kiln's kernel and on cuBLAS.
+    const int64_t s = 4096;
+    const double flop = 2.0 * s * s * s;
+    manual_seed(0);
+    for (DType t : {float32, bfloat16}) {
+      const Tensor a = randn({s, s}).to(t).cuda(), b = randn({s, s}).to(t).cuda();
+      Tensor c;
+      const double ms = time_ms(5, [&] {
+        c = matmul(a, b);
+        eval({c});
+      });
+      const std::string name = t == float32 ? "matmul_4096_f32" : "matmul_4096_bf16";
+      emit(name, ms, "TFLOPS", flop / (ms / 1e3) / 1e12);
+      // spot check one entry against a float64 dot product on the host
+      const Tensor ref = (a[7].cpu().to(float64) * b.t()[9].cpu().to(float64)).sum();
+      const double got = c[7][9].item<double>(), want = ref.item<double>();
+      if (std::abs(got - want) > (t == float32 ? 1e-2 : 1.0) * (1 + std::abs(want)))
+        throw Error("matmul gave a wrong value: " + std::to_string(got) + " vs " +
+                    std::to_string(want));
+    }
+    Cublas cublas;
+    if (load_cublas(cublas)) {
+      const size_t bytes = static_cast<size_t>(s * s) * 4;
+      void* A = rc::cuda_allocate(bytes, 0);
+      void* B = rc::cuda_allocate(bytes, 0);
+      void* C = rc::cuda_allocate(bytes, 0);
+      const rc::Driver& d = rc::require_driver();
+      rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(A), 0, bytes), "cuMemsetD8");
+      rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(B), 0, bytes), "cuMemsetD8");
+      const float one = 1.0f, zero = 0.0f;
+      const int si = static_cast<int>(s);
+      const double f32 = time_ms(5, [&] {
+        if (cublas.sgemm(cublas.handle, 0, 0, si, si, si, &one, static_cast<float*>(A), si,
+                         static_cast<float*>(B), si, &zero, static_cast<float*>(C), si) != 0)
+          throw Error("cublasSgemm failed");
+      });
+      emit_ref("cublas", "matmul_4096_f32", f32, "TFLOPS", flop / (f32 / 1e3) / 1e12);
+      const double bf16 = time_ms(5, [&] {
+        // CUDA_R_16BF = 14, CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1
+        if (cublas.gemm_ex(cublas.handle, 0, 0, si, si, si, &one, A, 14, si, B, 14, si, &zero, C,
+                           14, si, 68, -1) != 0)
+          throw Error("cublasGemmEx failed");
+      });
+      emit_ref("cublas", "matmul_4096_bf16", bf16, "TFLOPS", flop / (bf16 / 1e3) / 1e12);
+    } else {
+      std::printf("{\"note\": \"cuBLAS not found (set KILN_CUBLAS_PATH)\"}\n");
+    }
+    rc::synchronize(0);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kiln-cuda-bench: FAILED: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The GPU check of the CUDA backend, run on the GPU machine from a bundle built elsewhere
+# (tools/build-gpu-bundle.sh; nothing is built here):
+#
+#   tools/gpu-check.sh [GPU_CARRY_DIR]      (default: gpu-carry next to this script's folder)
+#
+# Prints nvidia-smi, runs the CUDA tests (kiln_cuda_tests: the NVRTC half and the GPU half;
+# a skipped GPU test counts as a failure here), the kiln GPU benchmark (kiln-cuda-bench:
+# fused chain vs device copy, matmul vs cuBLAS) and the same workloads on PyTorch (eager and
+# torch.compile), then a summary table. Exits nonzero on the first failure. Outputs go to
+# $OUT (or a temporary folder) as well.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+carry=$(cd "${1:-$root/gpu-carry}" && pwd)
+out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
+fail() { echo "gpu-check: FAILED: $*" >&2; exit 1; }
+
+echo "== nvidia-smi"
+nvidia-smi || fail "nvidia-smi"
+
+# kiln's binaries find their libraries in the bundle; python does not see them.
+run_kiln() { env LD_LIBRARY_PATH="$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
+export KILN_CACHE_DIR="$out/kernel-cache"
+
+# NVRTC: the toolkit's, else the one in PyTorch's wheels.
+if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc.so' && [[ ! -e /usr/local/cuda/lib64/libnvrtc.so.13 ]]; then
+  nvrtc=$(python3 - <<'PY' 2>/dev/null || true
+import glob, os, site
+for d in site.getsitepackages():
+    for p in glob.glob(os.path.join(d, "nvidia", "**", "libnvrtc.so*"), recursive=True):
+        if "builtins" not in p:
+            print(p); raise SystemExit
+PY
+)
+  [[ -n $nvrtc ]] && export KILN_NVRTC_PATH=$nvrtc
+fi
+# cuBLAS for the benchmark's reference: the toolkit's, else PyTorch's.
+if [[ -z ${KILN_CUBLAS_PATH:-} ]]; then
+  cublas=$(ls /usr/local/cuda/lib64/libcublas.so.1[0-9]* 2>/dev/null | head -1 || true)
+  if [[ -z $cublas ]]; then
+    cublas=$(python3 -c 'import glob,os,site;print(next(iter(p for d in site.getsitepackages() for p in glob.glob(os.path.join(d,"nvidia","**","libcublas.so*"),recursive=True) if "Lt" not in p), ""))' 2>/dev/null || true)
+  fi
+  [[ -n $cublas ]] && export KILN_CUBLAS_PATH=$cublas
+fi
+
+echo "== CUDA tests (kiln_cuda_tests)"
+run_kiln "$carry/bin/kiln_cuda_tests" --gtest_output="json:$out/cuda_tests.json" 2>&1 |
+  tee "$out/cuda_tests.log" | grep -E '^\[ *(RUN|OK|FAILED|SKIPPED|PASSED) *\]|^\[=|Failure|error' || true
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail "kiln_cuda_tests (see $out/cuda_tests.log)"
+python3 - "$out/cuda_tests.json" <<'PY' || fail "CUDA tests were skipped on the GPU machine"
+import json, sys
+r = json.load(open(sys.argv[1]))
+tests = [t for s in r["testsuites"] for t in s["testsuite"]]
+skipped = [t["name"] for t in tests if t.get("result") == "SKIPPED"]
+failed = [t["name"] for t in tests if t.get("failures")]
+ran = len(tests) - len(skipped)
+print(f"CUDA tests: {ran} ran, {ran - len(failed)} passed, {len(failed)} failed, "
+      f"{len(skipped)} skipped {skipped}")
+# Skipping is only acceptable for the test of the no-GPU behaviour.
+sys.exit(1 if failed or any(n != "UnavailableIsAClearError" for n in skipped) else 0)
+PY
+
+echo "== kiln GPU benchmark (kiln-cuda-bench)"
+run_kiln "$carry/bin/kiln-cuda-bench" | tee "$out/kiln_bench.jsonl"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail "kiln-cuda-bench"
+
+echo "== PyTorch (eager, torch.compile)"
+python3 "$root/tools/gpu_torch_bench.py" | tee "$out/torch_bench.jsonl"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail "gpu_torch_bench.py"
+
+echo "== summary"
+python3 "$root/tools/gpu_summary.py" "$out/kiln_bench.jsonl" "$out/torch_bench.jsonl" |
+  tee "$out/summary.txt"
+echo "gpu-check: all passed (outputs in $out)"
