@@ -33,9 +33,18 @@ done | sort -u | while read -r lib; do
   [[ $name =~ $glibc ]] && continue
   [[ -e $carry/lib/$name ]] || cp -L "$lib" "$carry/lib/$name"
 done
-strip --strip-unneeded "$carry"/bin/* "$carry"/lib/*.so*
+# libstdc++ and libgcc_s go to lib-cxx/: tools/gpu-check.sh uses them only when the GPU
+# machine's own libstdc++ lacks a symbol version the binaries need (GLIBCXX_NEEDED below).
+mkdir -p "$carry/lib-cxx"
+for name in libstdc++.so.6 libgcc_s.so.1; do
+  [[ -e $carry/lib/$name ]] && mv "$carry/lib/$name" "$carry/lib-cxx/"
+done
+strip --strip-unneeded "$carry"/bin/* "$carry"/lib/*.so* "$carry"/lib-cxx/*
+objdump -T "$carry"/bin/* "$carry"/lib/*.so* | grep -o 'GLIBCXX_3\.[0-9.]*' | sort -uV | tail -1 \
+  > "$carry/GLIBCXX_NEEDED"
 
-if LD_LIBRARY_PATH="$carry/lib" ldd "$carry"/bin/* "$carry"/lib/*.so* | grep -E 'libLLVM|not found'; then
+if LD_LIBRARY_PATH="$carry/lib:$carry/lib-cxx" ldd "$carry"/bin/* "$carry"/lib/*.so* |
+  grep -E 'libLLVM|not found'; then
   echo "build-gpu-bundle: the bundle still needs the libraries above" >&2
   exit 1
 fi
@@ -43,7 +52,8 @@ fi
 objdump -T "$carry"/bin/* "$carry"/lib/*.so* 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV |
   tail -1 | sed 's/^/build-gpu-bundle: needs glibc >= /'
 size_kib=$(du -sk "$carry" | cut -f1)
-ls -la "$carry/bin" "$carry/lib"
+ls -la "$carry/bin" "$carry/lib" "$carry/lib-cxx"
+echo "build-gpu-bundle: libstdc++ needed: $(cat "$carry/GLIBCXX_NEEDED")"
 echo "build-gpu-bundle: gpu-carry is $((size_kib / 1024)) MiB ($size_kib KiB)"
 if (( size_kib >= 64 * 1024 )); then
   echo "build-gpu-bundle: the bundle must stay under 64 MiB" >&2

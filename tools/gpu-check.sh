@@ -19,8 +19,17 @@ fail() { echo "gpu-check: FAILED: $*" >&2; exit 1; }
 echo "== nvidia-smi"
 nvidia-smi || fail "nvidia-smi"
 
-# kiln's binaries find their libraries in the bundle; python does not see them.
-run_kiln() { env LD_LIBRARY_PATH="$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
+# kiln's binaries find their libraries in the bundle; python does not see them. The bundled
+# libstdc++ (lib-cxx/, which needs glibc 2.36) is used only when the system's lacks a symbol
+# version the binaries need.
+libs=$carry/lib
+need=$(cat "$carry/GLIBCXX_NEEDED" 2>/dev/null || echo GLIBCXX_3.4.30)
+sys_cxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+if [[ -z $sys_cxx ]] || ! grep -aq "$need" "$sys_cxx"; then
+  echo "gpu-check: using the bundled libstdc++ (system: ${sys_cxx:-none}, needed: $need)"
+  libs=$libs:$carry/lib-cxx
+fi
+run_kiln() { env LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 export KILN_CACHE_DIR="$out/kernel-cache"
 
 # NVRTC: the toolkit's, else the one in PyTorch's wheels.
