@@ -174,11 +174,14 @@ class Emitter {
     c_.line(absl::StrCat("const i64 c", from, " = rest;"));
   }
 
-  void header(const std::string& symbol) {
+  // The kernel's signature; `base` names the parameter struct (defined with the first
+  // kernel of the module), `extra` adds parameters after it.
+  void header(const std::string& symbol, const std::string& base = "",
+              const std::string& extra = "") {
     const size_t count = std::max<size_t>(1, words_.error() + (needs_error_word(k_) ? 1 : 0));
-    c_.line(absl::StrCat("struct P_", symbol, " { i64 w[", count, "]; };"));
+    if (base.empty()) c_.line(absl::StrCat("struct P_", symbol, " { i64 w[", count, "]; };"));
     c_.open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", kThreads, ") ", symbol,
-                         "(const P_", symbol, " p)"));
+                         "(const P_", base.empty() ? symbol : base, " p", extra, ")"));
     if (needs_error_word(k_)) {
       c_.line(absl::StrCat("int* err = (int*)", w(words_.error()), ";"));
     } else {
@@ -273,7 +276,11 @@ class Emitter {
     c_.close();
   }
 
-  void reduction(const std::string& symbol);
+  // kFull: one block per kept point; kPartial: blockIdx.y takes `chunk` reduced elements of
+  // the point and writes its state to `work`; kCombine: one thread per point combines the
+  // `splits` states in order and stores the result.
+  enum class Variant { kFull, kPartial, kCombine };
+  void reduction(const std::string& symbol, Variant variant, const std::string& base);
 
  private:
   const LoopKernel& k_;
@@ -282,7 +289,7 @@ class Emitter {
   std::vector<bool> runtime_;
 };
 
-void Emitter::reduction(const std::string& symbol) {
+void Emitter::reduction(const std::string& symbol, Variant variant, const std::string& base) {
   const Op op = k_.reduce_op;
   const int32_t kept = kept_dims(k_);
   const DType in = k_.exprs[static_cast<size_t>(k_.stores[0].second)].dtype;
@@ -294,7 +301,7 @@ void Emitter::reduction(const std::string& symbol) {
   const std::string acc_t = extreme ? ct : (floating ? "double" : "i64");
   std::string identity = "0";
   if (op == Op::prod) identity = "1";
-  // Combining two partial states (values a/b, first indices ia/ib; -1: no element yet).
+  // Folds the state (o, oi) into (acc, idx); idx -1: no element yet.
   std::string combine;
   if (op == Op::sum) combine = floating ? "acc = acc + o;" : "acc = k_add(acc, o);";
   if (op == Op::prod) combine = floating ? "acc = acc * o;" : "acc = k_mul(acc, o);";
@@ -307,9 +314,54 @@ void Emitter::reduction(const std::string& symbol) {
         "< idx; else take = o ",
         want_max ? ">" : "<", " acc; } if (take) { acc = o; idx = oi; } }");
   }
-  header(symbol);
+  const DType out_t = k_.args[out].dtype;
+  auto store_result = [&] {
+    std::string result;
+    if (op == Op::argmax || op == Op::argmin) {
+      result = "(idx < 0 ? (i64)0 : idx)";
+    } else if (extreme) {
+      result = codegen::from_compute(out_t, "acc");
+    } else {
+      result = codegen::from_compute(out_t, absl::StrCat("(", ct, ")acc"));
+    }
+    c_.line(absl::StrCat(ptr(out), "[b", out, "] = ", codegen::to_memory(out_t, result), ";"));
+  };
+  const std::string work =
+      absl::StrCat(acc_t, "* work_v = (", acc_t, "*)work; i64* work_i = (i64*)((char*)work + ",
+                   "points * splits * 8);");
+  if (variant == Variant::kCombine) {
+    header(symbol, base, ", const i64 splits, void* work");
+    c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
+    c_.line(work);
+    c_.open("for (i64 pt = (i64)blockIdx.x * blockDim.x + threadIdx.x; pt < points; pt += (i64)gridDim.x * blockDim.x)");
+    coordinates("pt", 0, kept);
+    c_.line(absl::StrCat("const i64 b", out, " = ", w(words_.offset(out)),
+                         offset_sum(out, 0, kept), ";"));
+    c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
+    c_.line("i64 idx = -1;");
+    c_.open("for (i64 s = 0; s < splits; ++s)");
+    c_.line(absl::StrCat("const ", acc_t, " o = work_v[pt * splits + s];"));
+    c_.line("const i64 oi = work_i[pt * splits + s];");
+    c_.line("(void)oi;");
+    c_.line(combine);
+    c_.close();
+    store_result();
+    c_.close();
+    c_.close();
+    return;
+  }
+  const bool partial = variant == Variant::kPartial;
+  header(symbol, base, partial ? ", const i64 chunk, void* work" : "");
   c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
   c_.line(absl::StrCat("const i64 rn = ", product(kept, k_.rank), ";"));
+  if (partial) {
+    c_.line("const i64 splits = gridDim.y;");
+    c_.line(work);
+    c_.line("const i64 r_begin = (i64)blockIdx.y * chunk;");
+    c_.line("const i64 r_end = r_begin + chunk < rn ? r_begin + chunk : rn;");
+  } else {
+    c_.line("const i64 r_begin = 0, r_end = rn;");
+  }
   c_.line(absl::StrCat("__shared__ ", acc_t, " s_acc[32];"));
   c_.line("__shared__ i64 s_idx[32];");
   c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
@@ -320,7 +372,7 @@ void Emitter::reduction(const std::string& symbol) {
   c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
   c_.line("i64 idx = -1;");
   c_.line("(void)idx;");
-  c_.open("for (i64 r = threadIdx.x; r < rn; r += blockDim.x)");
+  c_.open("for (i64 r = r_begin + threadIdx.x; r < r_end; r += blockDim.x)");
   {
     c_.open("");
     coordinates("r", kept, k_.rank);
@@ -344,9 +396,7 @@ void Emitter::reduction(const std::string& symbol) {
   auto warp_reduce = [&] {
     c_.open("for (int s = 16; s > 0; s >>= 1)");
     c_.line(absl::StrCat("const ", acc_t, " o = __shfl_down_sync(0xffffffffu, acc, s);"));
-    if (extreme) {
-      c_.line("const i64 oi = __shfl_down_sync(0xffffffffu, idx, s);");
-    }
+    if (extreme) c_.line("const i64 oi = __shfl_down_sync(0xffffffffu, idx, s);");
     c_.line(combine);
     c_.close();
   };
@@ -363,17 +413,12 @@ void Emitter::reduction(const std::string& symbol) {
   c_.line("idx = lane < warps ? s_idx[lane] : -1;");
   warp_reduce();
   c_.open("if (lane == 0)");
-  const DType out_t = k_.args[out].dtype;
-  std::string result;
-  if (op == Op::argmax || op == Op::argmin) {
-    result = "(idx < 0 ? (i64)0 : idx)";
-  } else if (extreme) {
-    result = codegen::from_compute(out_t, "acc");
+  if (partial) {
+    c_.line("work_v[pt * splits + blockIdx.y] = acc;");
+    c_.line("work_i[pt * splits + blockIdx.y] = idx;");
   } else {
-    result = codegen::from_compute(out_t, absl::StrCat("(", ct, ")acc"));
+    store_result();
   }
-  c_.line(absl::StrCat(ptr(out), "[b", out, "] = ",
-                       codegen::to_memory(out_t, result), ";"));
   c_.close();
   c_.close();
   c_.line("__syncthreads();");
@@ -433,7 +478,10 @@ std::string emit_cuda_kernel(const LoopKernel& kernel, std::string_view symbol) 
   absl::StrAppend(&code.text(), sv(cuda_prelude()), "\n// ", sv(symbol), "\n");
   Emitter emitter(kernel, code);
   if (is_reduction(kernel)) {
-    emitter.reduction(std::string(symbol));
+    const std::string name(symbol);
+    emitter.reduction(name, Emitter::Variant::kFull, "");
+    emitter.reduction(name + "_part", Emitter::Variant::kPartial, name);
+    emitter.reduction(name + "_comb", Emitter::Variant::kCombine, name);
   } else {
     emitter.elementwise(std::string(symbol));
   }
@@ -454,6 +502,25 @@ std::vector<uint64_t> param_words(const LoopKernel& k, const ir::KernelLaunch& l
   if (needs_error_word(k)) words.push_back(reinterpret_cast<uint64_t>(error_word));
   if (words.empty()) words.push_back(0);
   return words;
+}
+
+SplitPlan split_plan(const LoopKernel& k, const ir::KernelLaunch& launch, int multiprocessors) {
+  SplitPlan plan;
+  if (!is_reduction(k)) return plan;
+  const int32_t kept = kept_dims(k);
+  int64_t points = 1, reduced = 1;
+  for (int32_t d = 0; d < kept; ++d) points *= launch.sizes[d];
+  for (int32_t d = kept; d < k.rank; ++d) reduced *= launch.sizes[d];
+  plan.points = points;
+  const int64_t sms = std::max(1, multiprocessors);
+  // Worth it when the blocks of the plain kernel leave most SMs idle and rows are long.
+  if (points == 0 || points >= 2 * sms || reduced < (int64_t{1} << 16)) return plan;
+  int64_t splits = std::min<int64_t>((reduced + 16383) / 16384, (4 * sms + points - 1) / points);
+  splits = std::clamp<int64_t>(splits, 1, 65535);
+  if (splits <= 1) return plan;
+  plan.chunk = (reduced + splits - 1) / splits;
+  plan.splits = (reduced + plan.chunk - 1) / plan.chunk;
+  return plan;
 }
 
 LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch,

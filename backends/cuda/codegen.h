@@ -63,6 +63,20 @@ struct LaunchShape {
 LaunchShape launch_shape(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                          int multiprocessors);
 
+// Reduction kernels are emitted with two more functions in their module, SYMBOL_part and
+// SYMBOL_comb, for launches with few kept points and long rows: SYMBOL_part (grid: points x
+// splits, extra parameters `i64 chunk, void* work`) reduces `chunk` consecutive reduced
+// elements per block into a state in `work` (points * splits * 16 bytes: values, then
+// indices), and SYMBOL_comb (one thread per point, extra parameters `i64 splits, void* work`)
+// combines each point's states in order and stores the result.
+struct SplitPlan {
+  int64_t splits = 1;  // 1: the plain one-block-per-point kernel
+  int64_t chunk = 0;
+  int64_t points = 0;
+};
+SplitPlan split_plan(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                     int multiprocessors);
+
 // The code shared by every kernel: storage types, float16/bfloat16 conversions as bit
 // manipulation (runtime/half.h's exactly), saturating float->int, wrapping integer helpers.
 std::string_view cuda_prelude();

@@ -26,6 +26,7 @@ namespace rc = runtime::cuda;
 
 std::atomic<uint64_t> launched{0};
 std::atomic<uint64_t> matmuls{0};
+std::atomic<uint64_t> mma_matmuls{0};
 std::atomic<uint64_t> host_runs{0};
 
 // Bump when the emitted code changes for kernels whose keys stay the same.
@@ -37,6 +38,17 @@ bool sync_after_launch() {
     return env != nullptr && std::string(env) == "1";
   }();
   return sync;
+}
+
+// `params` points at the kernel's parameters (kernelParams of cuLaunchKernel).
+void launch_with(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y,
+                 unsigned blocks_z, unsigned threads, void** params) {
+  const rc::Driver& d = rc::require_driver();
+  rc::check(d.cuLaunchKernel(f, blocks_x, blocks_y, blocks_z, threads, 1, 1, 0, nullptr, params,
+                             nullptr),
+            "cuLaunchKernel");
+  ++launched;
+  if (sync_after_launch()) rc::synchronize(index);
 }
 
 void launch(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y, unsigned blocks_z,
@@ -63,7 +75,7 @@ void* error_word(int index) {
 }  // namespace
 
 CudaBackendStats cuda_backend_stats() {
-  return CudaBackendStats{launched.load(), matmuls.load(), host_runs.load()};
+  return CudaBackendStats{launched.load(), matmuls.load(), mma_matmuls.load(), host_runs.load()};
 }
 
 BufferPtr upload(const BufferPtr& host, Device device) {
@@ -93,7 +105,27 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   const rc::Driver& d = rc::require_driver();
   if (checked) rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4), "cuMemsetD8");
   std::vector<uint64_t> words = param_words(kernel, launch_args, data, err);
-  launch(index_, f, shape.blocks, 1, 1, shape.threads, words.data());
+  const int sms = rc::device_properties(index_).multiprocessors;
+  const SplitPlan plan = split_plan(kernel, launch_args, sms);
+  if (plan.splits > 1) {
+    // Few long rows: partial states per (point, split) in a workspace, then one combine.
+    BufferPtr workspace = runtime::Buffer::allocate(
+        static_cast<size_t>(plan.points * plan.splits) * 16, device());
+    void* work = workspace->data();
+    rc::CUfunction part = cuda_function(index_, key, symbol + "_part",
+                                        [&] { return emit_cuda_kernel(kernel, symbol); });
+    rc::CUfunction comb = cuda_function(index_, key, symbol + "_comb",
+                                        [&] { return emit_cuda_kernel(kernel, symbol); });
+    int64_t chunk = plan.chunk, splits = plan.splits;
+    void* part_args[] = {words.data(), &chunk, &work};
+    launch_with(index_, part, static_cast<unsigned>(plan.points),
+                static_cast<unsigned>(plan.splits), 1, 256, part_args);
+    void* comb_args[] = {words.data(), &splits, &work};
+    launch_with(index_, comb, static_cast<unsigned>((plan.points + 255) / 256), 1, 1, 256,
+                comb_args);
+  } else {
+    launch(index_, f, shape.blocks, 1, 1, shape.threads, words.data());
+  }
   if (checked) {
     int flag = 0;
     rc::copy_device_to_host(&flag, err, sizeof flag, index_);
@@ -155,13 +187,17 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
       static_cast<size_t>(numel(out)) * itemsize(dtype), device());
   p.c = reinterpret_cast<uint64_t>(result->data());
   if (numel(out) == 0) return result;
-  const std::string symbol = matmul_symbol(dtype);
-  rc::CUfunction f = cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol,
-                                   [&] { return matmul_source(dtype); });
-  const int64_t bm = matmul_tile_m(dtype), bn = matmul_tile_n(dtype);
+  const char* mma_env = std::getenv("KILN_CUDA_MMA");
+  const bool mma = (mma_env == nullptr || std::string(mma_env) != "0") && matmul_mma_fits(dtype, p);
+  const std::string symbol = mma ? matmul_mma_symbol(dtype) : matmul_symbol(dtype);
+  rc::CUfunction f =
+      cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol,
+                    [&] { return mma ? matmul_mma_source(dtype) : matmul_source(dtype); });
+  const int64_t bm = mma ? 128 : matmul_tile_m(dtype), bn = mma ? 128 : matmul_tile_n(dtype);
   launch(index_, f, static_cast<unsigned>((p.n + bn - 1) / bn),
          static_cast<unsigned>((p.m + bm - 1) / bm), static_cast<unsigned>(batch), 256, &p);
   ++matmuls;
+  if (mma) ++mma_matmuls;
   return result;
 }
 

@@ -8,8 +8,8 @@
 // buffered, each thread accumulating a TM x TN register tile with fused multiply-adds.
 // float16/bfloat16 operands are widened to float in shared memory and accumulate in float;
 // float32 accumulates in float (the interpreter accumulates in double: results differ within
-// float32 rounding of the sum, as cuBLAS's do); float64 in double. Tensor cores (mma for
-// float16/bfloat16) are not used yet.
+// float32 rounding of the sum, as cuBLAS's do); float64 in double. float16/bfloat16 use tensor
+// cores where the operands allow (matmul_mma_fits below).
 #pragma once
 
 #include <cstdint>
@@ -43,5 +43,13 @@ struct MatmulParams {
 // Block tile of the kernel for `dtype` (grid = ceil(n / bn) x ceil(m / bm) x batch).
 int matmul_tile_m(DType dtype);
 int matmul_tile_n(DType dtype);
+
+// Tensor cores (matmul_mma.cpp): float16/bfloat16 with mma.sync m16n8k16 and float
+// accumulators, 128 x 128 block tiles, for operands that meet its layout rules (dense along k
+// and n, 8-element aligned strides and offsets, k a multiple of 32, n of 8). Others take the
+// tiled kernel above. KILN_CUDA_MMA=0 (read at each call) turns it off.
+bool matmul_mma_fits(DType dtype, const MatmulParams& p);
+std::string matmul_mma_source(DType dtype);
+std::string matmul_mma_symbol(DType dtype);
 
 }  // namespace kiln::backends::cuda

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/disk_cache.h"
@@ -24,7 +25,8 @@ std::mutex& mutex() {
 }
 
 struct Cache {
-  std::map<std::pair<int, std::string>, CUfunction> functions;
+  std::map<std::pair<int, std::string>, CUmodule> modules;               // (device, key)
+  std::map<std::tuple<int, std::string, std::string>, CUfunction> functions;  // + symbol
   std::unique_ptr<cpu::DiskCache> disk;
   ModuleCacheStats stats;
 };
@@ -39,13 +41,11 @@ Cache& cache() {
   return *c;
 }
 
-CUfunction load(const std::string& image, const std::string& symbol) {
+CUmodule load(const std::string& image) {
   const runtime::cuda::Driver& d = runtime::cuda::require_driver();
   CUmodule module = nullptr;
   runtime::cuda::check(d.cuModuleLoadData(&module, image.data()), "cuModuleLoadData");
-  CUfunction f = nullptr;
-  runtime::cuda::check(d.cuModuleGetFunction(&f, module, symbol.c_str()), "cuModuleGetFunction");
-  return f;
+  return module;
 }
 
 }  // namespace
@@ -55,46 +55,52 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
   runtime::cuda::ensure_context(index);
   std::lock_guard<std::mutex> lock(mutex());
   Cache& c = cache();
-  auto it = c.functions.find({index, key});
-  if (it != c.functions.end()) {
+  const auto fkey = std::make_tuple(index, key, symbol);
+  if (auto it = c.functions.find(fkey); it != c.functions.end()) {
     ++c.stats.memory_hits;
     return it->second;
   }
-  const runtime::cuda::DeviceProperties& props = runtime::cuda::device_properties(index);
-  const int arch = props.major * 10 + props.minor;
-  const std::string disk_key = absl::StrCat("kiln-cuda-module/1\nsm_", arch, "\nnvrtc ",
-                                            nvrtc_version(), "\nkiln ", KILN_VERSION, "\n",
-                                            symbol, "\n", key);
-  CUfunction f = nullptr;
-  if (c.disk) {
-    cpu::DiskReadResult r = c.disk->read(disk_key);
-    if (r.status == cpu::DiskReadResult::Status::kHit) {
-      try {
-        f = load(r.payload, symbol);
-        ++c.stats.disk_hits;
-      } catch (const Error&) {
-        f = nullptr;  // a cubin the driver refuses: compile afresh
+  CUmodule module = nullptr;
+  if (auto it = c.modules.find({index, key}); it != c.modules.end()) module = it->second;
+  if (module == nullptr) {
+    const runtime::cuda::DeviceProperties& props = runtime::cuda::device_properties(index);
+    const int arch = props.major * 10 + props.minor;
+    const std::string disk_key = absl::StrCat("kiln-cuda-module/1\nsm_", arch, "\nnvrtc ",
+                                              nvrtc_version(), "\nkiln ", KILN_VERSION, "\n", key);
+    if (c.disk) {
+      cpu::DiskReadResult r = c.disk->read(disk_key);
+      if (r.status == cpu::DiskReadResult::Status::kHit) {
+        try {
+          module = load(r.payload);
+          ++c.stats.disk_hits;
+        } catch (const Error&) {
+          module = nullptr;  // a cubin the driver refuses: compile afresh
+        }
       }
     }
-  }
-  if (f == nullptr) {
-    const std::string src = source();
-    CompiledModule m;
-    try {
-      m = nvrtc_compile(src, symbol, arch, /*cubin=*/true);
-    } catch (const Error&) {
-      // NVRTC may not know this GPU: PTX for the newest target it does, JIT-compiled by the
-      // driver.
-      m = nvrtc_compile(src, symbol, 90, /*cubin=*/false);
+    if (module == nullptr) {
+      const std::string src = source();
+      CompiledModule m;
+      try {
+        m = nvrtc_compile(src, symbol, arch, /*cubin=*/true);
+      } catch (const Error&) {
+        // NVRTC may not know this GPU: PTX for a target it does, JIT-compiled by the driver.
+        m = nvrtc_compile(src, symbol, 90, /*cubin=*/false);
+      }
+      ++c.stats.compiles;
+      module = load(m.image);
+      if (c.disk && m.is_cubin) {
+        std::string error;
+        c.disk->write(disk_key, m.image, &error);  // an unwritable cache costs a compile
+      }
     }
-    ++c.stats.compiles;
-    f = load(m.image, symbol);
-    if (c.disk && m.is_cubin) {
-      std::string error;
-      c.disk->write(disk_key, m.image, &error);  // a cache that cannot be written costs a compile
-    }
+    c.modules.emplace(std::make_pair(index, key), module);
   }
-  c.functions.emplace(std::make_pair(index, key), f);
+  CUfunction f = nullptr;
+  runtime::cuda::check(runtime::cuda::require_driver().cuModuleGetFunction(&f, module,
+                                                                           symbol.c_str()),
+                       "cuModuleGetFunction");
+  c.functions.emplace(fkey, f);
   return f;
 }
 

@@ -21,8 +21,9 @@ struct ModuleCacheStats {
   uint64_t compiles = 0;
 };
 
-// The function `symbol` of the module built from source() for device `index`, compiled at the
-// first request of `key` on that device. Thread-safe.
+// The function `symbol` of the module of `key` on device `index`: the module is built from
+// source() (or read from the disk cache) at the first request of `key` on that device; other
+// functions of the same module are then looked up in it. Thread-safe.
 runtime::cuda::CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
                                         const std::function<std::string()>& source);
 

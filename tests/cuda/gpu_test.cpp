@@ -115,6 +115,27 @@ TEST(CudaKernels, ReductionsMatchCpu) {
   EXPECT_EQ(tensor({2, 5, 5, 1}).cuda().argmax(0).item<int64_t>(), 1);
 }
 
+TEST(CudaKernels, SplitReductionsOfLongRows) {
+  GPU_OR_SKIP();
+  // Few kept points and long rows take the split path (partial states, then a combine).
+  const Tensor x = arange(1 << 22, float64) / (1 << 20);
+  const Tensor g = x.cuda();
+  EXPECT_NEAR(g.sum().item<double>(), x.sum().item<double>(), 1e-6);
+  EXPECT_EQ(g.max().item<double>(), x.max().item<double>());
+  EXPECT_EQ(g.argmax(0).item<int64_t>(), (1 << 22) - 1);
+  const Tensor rows = randn({3, 1 << 20});
+  EXPECT_TRUE(allclose(rows.cuda().sum(1).cpu(), rows.sum(1), 1e-4, 1e-3));
+  EXPECT_TRUE(equal(rows.cuda().argmin(1).cpu(), rows.argmin(1)));
+  // The first NaN of a long row wins argmax and amax; ties keep the first index.
+  Tensor n = zeros({1 << 21});
+  n.index_put_({int64_t{1500000}}, NAN);
+  n.index_put_({int64_t{1900000}}, NAN);
+  EXPECT_EQ(n.cuda().argmax(0).item<int64_t>(), 1500000);
+  EXPECT_TRUE(std::isnan(n.cuda().max().item<float>()));
+  EXPECT_EQ(zeros({1 << 21}).cuda().argmax(0).item<int64_t>(), 0);
+  EXPECT_EQ(ones({1 << 21}, int64).cuda().sum().item<int64_t>(), int64_t{1} << 21);
+}
+
 TEST(CudaKernels, IntegerDivisionByZeroThrows) {
   GPU_OR_SKIP();
   ir::Graph g;
@@ -155,6 +176,16 @@ TEST(CudaMatmul, MatchesCpuForFloatTypes) {
     const Tensor want = (matmul(b.t(), a.t()) + bias).relu();
     const Tensor got = (matmul(b.cuda().t(), a.cuda().t()) + bias.cuda()).relu();
     EXPECT_TRUE(allclose(got.cpu().to(float64), want.to(float64), tol, tol)) << t;
+  }
+  // Shapes the tensor-core kernel takes (k a multiple of 32, n of 8; m free), batched too.
+  for (DType t : {float16, bfloat16}) {
+    const auto before = backends::cuda::cuda_backend_stats().mma_matmuls;
+    const Tensor a = randn({2, 200, 256}).to(t), b = randn({2, 256, 136}).to(t);
+    const Tensor want = matmul(a.to(float32), b.to(float32));
+    const Tensor got = matmul(a.cuda(), b.cuda()).cpu().to(float32);
+    EXPECT_TRUE(allclose(got, want, 2e-2, 0.5)) << t << " max error "
+                                                << (got - want).abs().max().item<float>();
+    EXPECT_EQ(backends::cuda::cuda_backend_stats().mma_matmuls, before + 1) << t;
   }
   const Tensor ba = randn({3, 20, 30}), bb = randn({3, 30, 10});
   EXPECT_TRUE(allclose(bmm(ba.cuda(), bb.cuda()).cpu(), bmm(ba, bb), 1e-4, 1e-4));

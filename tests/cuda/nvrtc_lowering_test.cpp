@@ -75,6 +75,11 @@ TEST(NvrtcMatmul, EveryFloatDtypeCompiles) {
     EXPECT_TRUE(module.is_cubin);
   }
   EXPECT_FALSE(backends::cuda::matmul_supported(int64));
+  for (DType t : {float16, bfloat16}) {
+    const auto module =
+        backends::cuda::nvrtc_compile(backends::cuda::matmul_mma_source(t), "matmul_mma", 90);
+    EXPECT_TRUE(module.is_cubin);
+  }
 }
 
 }  // namespace
