@@ -14,14 +14,15 @@ namespace frontend {
 
 // A CUDA device is refused at the call when CUDA is unavailable (no driver or no GPU).
 void check_options(const Options& options) {
-  if (options.device.is_cuda() && !cuda_is_available())
-    throw Error(absl::StrCat("cannot create a tensor on ", options.device.str(),
+  if (options.device && options.device->is_cuda() && !cuda_is_available())
+    throw Error(absl::StrCat("cannot create a tensor on ", options.device->str(),
                              ": CUDA is not available (no CUDA driver or no GPU)"));
 }
 
 // Tensors made from host values are built on the CPU, then copied to options.device.
 Tensor on_device(Tensor t, const Options& options) {
-  return t.device() == options.device ? t : t.to(options.device);
+  const Device device = options.device.value_or(cpu);
+  return t.device() == device ? t : t.to(device);
 }
 
 Tensor with_grad_option(Tensor t, const Options& options) {
@@ -96,7 +97,7 @@ Tensor filled(const Shape& shape, Scalar value, DType dtype, const Options& opti
               const char* op) {
   check_options(options);
   check_shape(shape, op);
-  return with_grad_option(make_tensor(full_node(value, dtype, shape, options.device)), options);
+  return with_grad_option(make_tensor(full_node(value, dtype, shape, options.device.value_or(cpu))), options);
 }
 
 }  // namespace frontend
@@ -164,16 +165,23 @@ Tensor full(const Shape& shape, Scalar value, DType dtype) {
 namespace {
 Options like(const Tensor& t, Options options) {
   if (!options.dtype) options.dtype = t.dtype();
+  if (!options.device) options.device = t.device();
   return options;
 }
 }  // namespace
 
 Tensor empty_like(const Tensor& t, Options options) { return empty(t.sizes(), like(t, options)); }
-Tensor empty_like(const Tensor& t, DType dtype) { return empty(t.sizes(), dtype); }
+Tensor empty_like(const Tensor& t, DType dtype) {
+  return empty(t.sizes(), {.dtype = dtype, .device = t.device()});
+}
 Tensor zeros_like(const Tensor& t, Options options) { return zeros(t.sizes(), like(t, options)); }
-Tensor zeros_like(const Tensor& t, DType dtype) { return zeros(t.sizes(), dtype); }
+Tensor zeros_like(const Tensor& t, DType dtype) {
+  return zeros(t.sizes(), {.dtype = dtype, .device = t.device()});
+}
 Tensor ones_like(const Tensor& t, Options options) { return ones(t.sizes(), like(t, options)); }
-Tensor ones_like(const Tensor& t, DType dtype) { return ones(t.sizes(), dtype); }
+Tensor ones_like(const Tensor& t, DType dtype) {
+  return ones(t.sizes(), {.dtype = dtype, .device = t.device()});
+}
 Tensor full_like(const Tensor& t, Scalar value, Options options) {
   return full(t.sizes(), value, like(t, options));
 }

@@ -25,9 +25,11 @@ struct TensorImpl;
 class TensorIndex;
 
 // Creation options: zeros({2, 3}, {.dtype = float64, .device = cuda, .requires_grad = true}).
+// An unset device means cpu, except for the *_like functions, which take the tensor's device
+// (as PyTorch's).
 struct Options {
   std::optional<DType> dtype;
-  Device device = cpu;
+  std::optional<Device> device;
   bool requires_grad = false;
 };
 

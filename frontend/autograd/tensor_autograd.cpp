@@ -51,7 +51,7 @@ void Tensor::backward(const Tensor& gradient, bool create_graph) const {
   Tensor g = gradient;
   if (!g.defined()) {
     if (numel() != 1) throw Error("grad can be implicitly created only for scalar outputs");
-    g = ones(sizes(), dtype());
+    g = ones(sizes(), {.dtype = dtype(), .device = device()});
   } else if (g.sizes() != sizes()) {
     throw Error(absl::StrCat("Mismatch in shape: grad_output[0] has a shape of ",
                              shape_to_string(g.sizes()), " and output[0] has a shape of ",
@@ -119,7 +119,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     }
     if (outputs[i].numel() != 1)
       throw Error("grad can be implicitly created only for scalar outputs");
-    gs.push_back(ones(outputs[i].sizes(), outputs[i].dtype()));
+    gs.push_back(
+        ones(outputs[i].sizes(), {.dtype = outputs[i].dtype(), .device = outputs[i].device()}));
   }
   if (inputs.empty()) throw Error("grad requires at least one input");
   return frontend::autograd::backward(outputs, gs, inputs, create_graph);

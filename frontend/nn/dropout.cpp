@@ -23,7 +23,7 @@ namespace functional {
 Tensor dropout(const Tensor& input, double p, bool training) {
   check_probability(p);
   if (p == 0 || !training || input.numel() == 0) return input;
-  if (p == 1) return input * zeros({}, input.dtype());
+  if (p == 1) return input * zeros({}, {.dtype = input.dtype(), .device = input.device()});
   // at::native::_dropout: noise = empty_like(input).bernoulli_(1 - p); noise.div_(1 - p);
   // input * noise. bernoulli_ draws uniform doubles (random64, 53 bits) in element order and
   // keeps u < 1 - p; fill_uniform<double> on [0, 1) is that same draw.
