@@ -1,0 +1,114 @@
+#include "irdump/stats.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "kiln/ir/absl_compat.h"
+#include "kiln/ir/program_text.h"
+
+namespace kiln::irdump {
+namespace {
+
+int64_t value_bytes(const ir::Graph& graph, ir::ValueId id) {
+  if (id < 0 || id >= graph.size()) return 0;
+  const ir::TensorType& t = graph.node(id).type;
+  return numel(t.shape) * static_cast<int64_t>(itemsize(t.dtype));
+}
+
+int64_t product(const Shape& sizes) {
+  int64_t n = 1;
+  for (int64_t s : sizes) n *= s;
+  return n;
+}
+
+// `skip`: a value whose reads are not counted (an epilogue's matmul result).
+StepStats kernel_stats(const ir::Graph& graph, const ir::ProgramStep& step, ir::ValueId skip) {
+  StepStats s;
+  s.what = ir::kernel_step_summary(step);
+  s.points = product(step.launch.sizes);
+  int64_t ops = 0;
+  for (const ir::KernelExpr& e : step.kernel.exprs) ops += e.kind == ir::KernelExpr::Kind::kOp;
+  s.flops = ops * s.points;
+  if (step.kernel.kind == ir::LoopKernel::Kind::kReduction) s.flops += s.points;
+  for (size_t a = 0; a < step.arg_values.size(); ++a)
+    if (step.arg_values[a] != skip || step.kernel.args[a].is_output)
+      s.bytes += value_bytes(graph, step.arg_values[a]);
+  return s;
+}
+
+StepStats library_stats(const ir::Graph& graph, const ir::ProgramStep& step) {
+  StepStats s;
+  const ir::Node& node = graph.node(step.node);
+  s.what = absl::StrCat("library ", sv(ir::op_name(node.op)), " -> %", step.node);
+  for (ir::ValueId in : node.inputs) s.bytes += value_bytes(graph, in);
+  s.bytes += value_bytes(graph, step.node);
+  if (node.op == ir::Op::matmul && !node.inputs.empty()) {
+    // c[..., m, n] = a[..., m, k] @ b[..., k, n]: a multiply and an add per (c element, k).
+    const Shape& a = graph.node(node.inputs[0]).type.shape;
+    const int64_t k = a.empty() ? 1 : a.back();
+    s.flops = 2 * numel(node.type.shape) * k;
+  }
+  return s;
+}
+
+}  // namespace
+
+ProgramStats compute_stats(const ir::Graph& graph, const ir::Program& program) {
+  ProgramStats stats;
+  for (const ir::ProgramStep& step : program.steps) {
+    if (step.kind == ir::ProgramStep::Kind::kKernel) {
+      ++stats.kernels;
+      stats.steps.push_back(kernel_stats(graph, step, -1));
+      continue;
+    }
+    ++stats.library_steps;
+    stats.steps.push_back(library_stats(graph, step));
+    for (const ir::ProgramStep& epilogue : step.epilogue) {
+      ++stats.epilogues;
+      StepStats e = kernel_stats(graph, epilogue, step.node);
+      e.what = absl::StrCat("epilogue ", e.what);
+      stats.steps.push_back(std::move(e));
+    }
+  }
+  for (const StepStats& s : stats.steps) {
+    stats.bytes_moved += s.bytes;
+    stats.flops += s.flops;
+  }
+  const std::vector<ir::ValueId>& outputs = graph.outputs();
+  for (ir::ValueId id : program.materialized) {
+    BufferStats b;
+    b.value = id;
+    b.bytes = value_bytes(graph, id);
+    if (std::find(outputs.begin(), outputs.end(), id) != outputs.end())
+      b.role = "output";
+    else if (id >= 0 && id < graph.size() && graph.node(id).op == ir::Op::input)
+      b.role = "input";
+    else
+      b.role = "intermediate";
+    stats.buffer_bytes += b.bytes;
+    stats.buffers.push_back(std::move(b));
+  }
+  return stats;
+}
+
+std::string format_stats(const ir::Graph& graph, const ProgramStats& stats) {
+  std::string out = "// stats\n";
+  absl::StrAppend(&out, "kernels: ", stats.kernels, "\n");
+  absl::StrAppend(&out, "matmul epilogues: ", stats.epilogues, "\n");
+  absl::StrAppend(&out, "library steps: ", stats.library_steps, "\n");
+  absl::StrAppend(&out, "bytes moved: ", stats.bytes_moved, "\n");
+  absl::StrAppend(&out, "flops: ", stats.flops, "\n");
+  absl::StrAppend(&out, "materialized buffers: ", stats.buffers.size(), " (", stats.buffer_bytes,
+                  " bytes)\n");
+  for (const StepStats& s : stats.steps) {
+    absl::StrAppend(&out, "  ", s.what, ":");
+    if (s.points > 0) absl::StrAppend(&out, " ", s.points, " points,");
+    absl::StrAppend(&out, " ", s.bytes, " bytes, ", s.flops, " flops\n");
+  }
+  for (const BufferStats& b : stats.buffers)
+    absl::StrAppend(&out, "  buffer %", b.value, " ", ir::to_string(graph.node(b.value).type), ": ",
+                    b.bytes, " bytes (", b.role, ")\n");
+  return out;
+}
+
+}  // namespace kiln::irdump
