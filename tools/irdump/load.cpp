@@ -39,9 +39,7 @@ const io::json::Value* member(const io::json::Value& object, std::string_view ke
 }  // namespace
 
 bool looks_like_safetensors(std::string_view bytes) {
-  if (bytes.size() < 9) return false;
-  const uint64_t n = header_length(bytes);
-  return n >= 1 && n <= bytes.size() - 8 && bytes[8] == '{';
+  return bytes.size() >= 8 && bytes.substr(0, 8).find('\0') != std::string_view::npos;
 }
 
 absl::StatusOr<std::string> ir_text_from_kiln(std::string_view bytes) {

@@ -11,8 +11,11 @@
 
 namespace kiln::irdump {
 
-// True when `bytes` starts like a safetensors file: an 8-byte little-endian header length that
-// fits in the file, followed by '{'. Textual IR never does ('%', spaces or comments come first).
+// True when `bytes` starts like a safetensors file: its first 8 bytes are a little-endian header
+// length, and any length a real header has (under 100 MB) has zero high bytes. Textual IR never
+// contains a NUL byte, so a NUL among the first 8 bytes decides; the safetensors reader then
+// names whatever else is wrong (a truncated file, a length past its end, a header that is not
+// a JSON object).
 bool looks_like_safetensors(std::string_view bytes);
 
 // The IR text of a .kiln file's metadata ("kiln.ir"), or an error naming what is malformed:

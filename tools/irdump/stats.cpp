@@ -15,6 +15,17 @@ int64_t value_bytes(const ir::Graph& graph, ir::ValueId id) {
   return numel(t.shape) * static_cast<int64_t>(itemsize(t.dtype));
 }
 
+// The bytes of the distinct buffers among `values`; constants have none (they are inlined).
+int64_t buffer_bytes(const ir::Graph& graph, std::vector<ir::ValueId> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  int64_t bytes = 0;
+  for (ir::ValueId id : values)
+    if (id >= 0 && id < graph.size() && graph.node(id).op != ir::Op::constant)
+      bytes += value_bytes(graph, id);
+  return bytes;
+}
+
 int64_t product(const Shape& sizes) {
   int64_t n = 1;
   for (int64_t s : sizes) n *= s;
@@ -30,9 +41,11 @@ StepStats kernel_stats(const ir::Graph& graph, const ir::ProgramStep& step, ir::
   for (const ir::KernelExpr& e : step.kernel.exprs) ops += e.kind == ir::KernelExpr::Kind::kOp;
   s.flops = ops * s.points;
   if (step.kernel.kind == ir::LoopKernel::Kind::kReduction) s.flops += s.points;
-  for (size_t a = 0; a < step.arg_values.size(); ++a)
+  std::vector<ir::ValueId> buffers;
+  for (size_t a = 0; a < step.arg_values.size() && a < step.kernel.args.size(); ++a)
     if (step.arg_values[a] != skip || step.kernel.args[a].is_output)
-      s.bytes += value_bytes(graph, step.arg_values[a]);
+      buffers.push_back(step.arg_values[a]);
+  s.bytes = buffer_bytes(graph, std::move(buffers));
   return s;
 }
 
@@ -40,8 +53,14 @@ StepStats library_stats(const ir::Graph& graph, const ir::ProgramStep& step) {
   StepStats s;
   const ir::Node& node = graph.node(step.node);
   s.what = absl::StrCat("library ", sv(ir::op_name(node.op)), " -> %", step.node);
-  for (ir::ValueId in : node.inputs) s.bytes += value_bytes(graph, in);
-  s.bytes += value_bytes(graph, step.node);
+  // Operands are read in place through views of their buffers (OperandView::value).
+  std::vector<ir::ValueId> buffers{step.node};
+  if (step.operands.size() == node.inputs.size()) {
+    for (const ir::OperandView& view : step.operands) buffers.push_back(view.value);
+  } else {
+    buffers.insert(buffers.end(), node.inputs.begin(), node.inputs.end());
+  }
+  s.bytes = buffer_bytes(graph, std::move(buffers));
   if (node.op == ir::Op::matmul && !node.inputs.empty()) {
     // c[..., m, n] = a[..., m, k] @ b[..., k, n]: a multiply and an add per (c element, k).
     const Shape& a = graph.node(node.inputs[0]).type.shape;

@@ -2,9 +2,10 @@
 // recomputes in several kernels count once per kernel, as they run).
 //   kernels        kernel steps, plus matmul epilogues (run tile by tile inside their matmul)
 //   library steps  matmul, index, index_put, cat, as_strided_scatter
-//   bytes moved    per step, the bytes of every graph value it reads or writes, whole (a
-//                  broadcast operand counts its broadcast size: what the kernel walks). An
-//                  epilogue's read of its matmul's result is not counted: the tile is in cache.
+//   bytes moved    per step, the bytes of every buffer it reads or writes, each counted once
+//                  and whole (a broadcast or a view reads its buffer, not the size of the view;
+//                  a fused constant reads nothing). An epilogue's read of its matmul's result
+//                  is not counted: the tile is still in cache.
 //   FLOPs          1 per elementwise op per point of its kernel's iteration space, 1 per input
 //                  element of a reduction, 2*m*n*k per matmul (times the batch); library
 //                  routines that only move data count none
