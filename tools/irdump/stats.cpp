@@ -1,6 +1,7 @@
 #include "irdump/stats.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/ir/absl_compat.h"
@@ -9,10 +10,21 @@
 namespace kiln::irdump {
 namespace {
 
+// Counts saturate at INT64_MAX: a verified shape's element count fits in int64, but its bytes
+// or FLOPs may not, and a dump must not overflow (undefined behaviour) on a hostile file.
+int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
 int64_t value_bytes(const ir::Graph& graph, ir::ValueId id) {
   if (id < 0 || id >= graph.size()) return 0;
   const ir::TensorType& t = graph.node(id).type;
-  return numel(t.shape) * static_cast<int64_t>(itemsize(t.dtype));
+  return sat_mul(numel(t.shape), static_cast<int64_t>(itemsize(t.dtype)));
 }
 
 // The bytes of the distinct buffers among `values`; constants have none (they are inlined).
@@ -22,13 +34,13 @@ int64_t buffer_bytes(const ir::Graph& graph, std::vector<ir::ValueId> values) {
   int64_t bytes = 0;
   for (ir::ValueId id : values)
     if (id >= 0 && id < graph.size() && graph.node(id).op != ir::Op::constant)
-      bytes += value_bytes(graph, id);
+      bytes = sat_add(bytes, value_bytes(graph, id));
   return bytes;
 }
 
 int64_t product(const Shape& sizes) {
   int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
+  for (int64_t s : sizes) n = sat_mul(n, s);
   return n;
 }
 
@@ -39,8 +51,8 @@ StepStats kernel_stats(const ir::Graph& graph, const ir::ProgramStep& step, ir::
   s.points = product(step.launch.sizes);
   int64_t ops = 0;
   for (const ir::KernelExpr& e : step.kernel.exprs) ops += e.kind == ir::KernelExpr::Kind::kOp;
-  s.flops = ops * s.points;
-  if (step.kernel.kind == ir::LoopKernel::Kind::kReduction) s.flops += s.points;
+  s.flops = sat_mul(ops, s.points);
+  if (step.kernel.kind == ir::LoopKernel::Kind::kReduction) s.flops = sat_add(s.flops, s.points);
   std::vector<ir::ValueId> buffers;
   for (size_t a = 0; a < step.arg_values.size() && a < step.kernel.args.size(); ++a)
     if (step.arg_values[a] != skip || step.kernel.args[a].is_output)
@@ -65,7 +77,7 @@ StepStats library_stats(const ir::Graph& graph, const ir::ProgramStep& step) {
     // c[..., m, n] = a[..., m, k] @ b[..., k, n]: a multiply and an add per (c element, k).
     const Shape& a = graph.node(node.inputs[0]).type.shape;
     const int64_t k = a.empty() ? 1 : a.back();
-    s.flops = 2 * numel(node.type.shape) * k;
+    s.flops = sat_mul(sat_mul(2, numel(node.type.shape)), k);
   }
   return s;
 }
@@ -90,8 +102,8 @@ ProgramStats compute_stats(const ir::Graph& graph, const ir::Program& program) {
     }
   }
   for (const StepStats& s : stats.steps) {
-    stats.bytes_moved += s.bytes;
-    stats.flops += s.flops;
+    stats.bytes_moved = sat_add(stats.bytes_moved, s.bytes);
+    stats.flops = sat_add(stats.flops, s.flops);
   }
   const std::vector<ir::ValueId>& outputs = graph.outputs();
   for (ir::ValueId id : program.materialized) {
@@ -104,7 +116,7 @@ ProgramStats compute_stats(const ir::Graph& graph, const ir::Program& program) {
       b.role = "input";
     else
       b.role = "intermediate";
-    stats.buffer_bytes += b.bytes;
+    stats.buffer_bytes = sat_add(stats.buffer_bytes, b.bytes);
     stats.buffers.push_back(std::move(b));
   }
   return stats;
