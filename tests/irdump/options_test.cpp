@@ -58,6 +58,15 @@ TEST(IrdumpOptions, EmitValues) {
   }
 }
 
+TEST(IrdumpOptions, Aliases) {
+  absl::StatusOr<Options> o =
+      parse({"--passes=cse", "--after=cse", "--after-all", "--kernels", "f"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->print_after, (std::set<std::string>{"cse"}));
+  EXPECT_TRUE(o->print_after_all);
+  EXPECT_EQ(o->emit, Emit::kLlvm);
+}
+
 TEST(IrdumpOptions, HelpNeedsNoInput) {
   absl::StatusOr<Options> o = parse({"--help"});
   ASSERT_TRUE(o.ok()) << o.status();

@@ -51,6 +51,8 @@ options:
   -o FILE                 write to FILE (atomically) instead of standard output
   --help                  print this text
 
+aliases (the names of kiln's design notes): --after-all, --after=PASS, --kernels (--emit=llvm)
+
 --emit, --dot, --explain-fusion and --stats may be combined; they print in that order. With
 none of them, --emit=ir is implied.
 
@@ -98,10 +100,10 @@ absl::StatusOr<Options> parse_options(const std::vector<std::string_view>& args)
       if (have_passes) return usage_error("--passes given twice");
       have_passes = true;
       options.pipeline = value == "default" ? std::string(kDefaultPipeline) : std::string(value);
-    } else if (flag == "--print-ir-after-all") {
+    } else if (flag == "--print-ir-after-all" || flag == "--after-all") {
       if (auto s = no_value(); !s.ok()) return s;
       options.print_after_all = true;
-    } else if (flag == "--print-ir-after") {
+    } else if (flag == "--print-ir-after" || flag == "--after") {
       if (auto s = needs_value(); !s.ok()) return s;
       for (absl::string_view pass : absl::StrSplit(sv(value), ',', absl::SkipEmpty()))
         options.print_after.emplace(pass);
@@ -110,6 +112,9 @@ absl::StatusOr<Options> parse_options(const std::vector<std::string_view>& args)
       absl::StatusOr<Emit> emit = parse_emit(value);
       if (!emit.ok()) return emit.status();
       options.emit = *emit;
+    } else if (flag == "--kernels") {
+      if (auto s = no_value(); !s.ok()) return s;
+      options.emit = Emit::kLlvm;
     } else if (flag == "--dot") {
       if (auto s = no_value(); !s.ok()) return s;
       options.dot = true;
