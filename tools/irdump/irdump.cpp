@@ -6,11 +6,13 @@
 #include <sstream>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "irdump/dot.h"
 #include "irdump/emit_code.h"
 #include "irdump/load.h"
 #include "irdump/stats.h"
 #include "kiln/frontend/io/atomic_file.h"
+#include "kiln/ir/absl_compat.h"
 #include "kiln/ir/program_text.h"
 #include "kiln/passes/lower_program.h"
 #include "kiln/passes/pass_manager.h"
@@ -88,10 +90,18 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
       return fail(err, s.message());
     }
     if (!options.output.empty()) {
-      const std::string text = buffer.str();
-      io::AtomicFile file(options.output);
-      file.write(text.data(), text.size());
-      file.commit();
+      try {
+        const std::string text = buffer.str();
+        io::AtomicFile file(options.output);
+        file.write(text.data(), text.size());
+        file.commit();
+      } catch (const std::exception& e) {
+        // AtomicFile's messages are kiln::save's ("kiln::save: PATH: why"): name the -o instead.
+        std::string_view why = e.what();
+        const std::string prefix = absl::StrCat("kiln::save: ", options.output, ": ");
+        if (why.substr(0, prefix.size()) == prefix) why.remove_prefix(prefix.size());
+        return fail(err, absl::StrCat("-o ", options.output, ": ", sv(why)));
+      }
     }
     return kExitOk;
   } catch (const std::exception& e) {
