@@ -17,6 +17,7 @@ void append_indented(std::string* out, std::string_view text, std::string_view i
 }
 
 std::string value_list(const std::vector<ValueId>& ids) {
+  if (ids.empty()) return "(none)";
   return absl::StrJoin(ids, ", ",
                        [](std::string* out, ValueId id) { absl::StrAppend(out, "%", id); });
 }

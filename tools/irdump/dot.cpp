@@ -29,7 +29,9 @@ void claim(const ir::Graph& graph, const std::vector<bool>& materialized, ir::Va
     stack.pop_back();
     if (id < 0 || id >= graph.size() || cluster_of[id] >= 0) continue;
     const ir::Node& node = graph.node(id);
-    if (node.op == ir::Op::constant || node.op == ir::Op::input) continue;
+    if (node.op == ir::Op::input) continue;
+    // A constant is inlined by every kernel that reads it; only a constant output is a step's.
+    if (node.op == ir::Op::constant && id != result) continue;
     if (id != result && materialized[id]) continue;
     cluster_of[id] = cluster;
     for (ir::ValueId in : node.inputs) stack.push_back(in);

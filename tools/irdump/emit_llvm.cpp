@@ -41,7 +41,9 @@ std::string emit_llvm(const ir::Program& program, bool optimized) {
                                  ir::kernel_step_summary(step.epilogue[e])),
                     absl::StrCat("kernel_step", i, "_epilogue", e), optimized);
   }
-  if (out.empty()) out = "; no kernels: every step is a library routine\n";
+  if (out.empty())
+    out = program.steps.empty() ? "; no kernels: the program has no steps\n"
+                                : "; no kernels: every step is a library routine\n";
   return out;
 }
 

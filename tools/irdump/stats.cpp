@@ -27,14 +27,18 @@ int64_t value_bytes(const ir::Graph& graph, ir::ValueId id) {
   return sat_mul(numel(t.shape), static_cast<int64_t>(itemsize(t.dtype)));
 }
 
-// The bytes of the distinct buffers among `values`; constants have none (they are inlined).
-int64_t buffer_bytes(const ir::Graph& graph, std::vector<ir::ValueId> values) {
+// The bytes of the distinct buffers among `reads` and `writes`. Constants that are read have
+// no buffer (they are inlined); a constant written (a constant graph output) has one.
+int64_t buffer_bytes(const ir::Graph& graph, std::vector<ir::ValueId> reads,
+                     const std::vector<ir::ValueId>& writes) {
+  std::vector<ir::ValueId> values;
+  for (ir::ValueId id : reads)
+    if (id >= 0 && id < graph.size() && graph.node(id).op != ir::Op::constant) values.push_back(id);
+  values.insert(values.end(), writes.begin(), writes.end());
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
   int64_t bytes = 0;
-  for (ir::ValueId id : values)
-    if (id >= 0 && id < graph.size() && graph.node(id).op != ir::Op::constant)
-      bytes = sat_add(bytes, value_bytes(graph, id));
+  for (ir::ValueId id : values) bytes = sat_add(bytes, value_bytes(graph, id));
   return bytes;
 }
 
@@ -53,11 +57,14 @@ StepStats kernel_stats(const ir::Graph& graph, const ir::ProgramStep& step, ir::
   for (const ir::KernelExpr& e : step.kernel.exprs) ops += e.kind == ir::KernelExpr::Kind::kOp;
   s.flops = sat_mul(ops, s.points);
   if (step.kernel.kind == ir::LoopKernel::Kind::kReduction) s.flops = sat_add(s.flops, s.points);
-  std::vector<ir::ValueId> buffers;
-  for (size_t a = 0; a < step.arg_values.size() && a < step.kernel.args.size(); ++a)
-    if (step.arg_values[a] != skip || step.kernel.args[a].is_output)
-      buffers.push_back(step.arg_values[a]);
-  s.bytes = buffer_bytes(graph, std::move(buffers));
+  std::vector<ir::ValueId> reads, writes;
+  for (size_t a = 0; a < step.arg_values.size() && a < step.kernel.args.size(); ++a) {
+    if (step.kernel.args[a].is_output)
+      writes.push_back(step.arg_values[a]);
+    else if (step.arg_values[a] != skip)
+      reads.push_back(step.arg_values[a]);
+  }
+  s.bytes = buffer_bytes(graph, std::move(reads), writes);
   return s;
 }
 
@@ -66,13 +73,13 @@ StepStats library_stats(const ir::Graph& graph, const ir::ProgramStep& step) {
   const ir::Node& node = graph.node(step.node);
   s.what = absl::StrCat("library ", sv(ir::op_name(node.op)), " -> %", step.node);
   // Operands are read in place through views of their buffers (OperandView::value).
-  std::vector<ir::ValueId> buffers{step.node};
+  std::vector<ir::ValueId> reads;
   if (step.operands.size() == node.inputs.size()) {
-    for (const ir::OperandView& view : step.operands) buffers.push_back(view.value);
+    for (const ir::OperandView& view : step.operands) reads.push_back(view.value);
   } else {
-    buffers.insert(buffers.end(), node.inputs.begin(), node.inputs.end());
+    reads.assign(node.inputs.begin(), node.inputs.end());
   }
-  s.bytes = buffer_bytes(graph, std::move(buffers));
+  s.bytes = buffer_bytes(graph, std::move(reads), {step.node});
   if (node.op == ir::Op::matmul && !node.inputs.empty()) {
     // c[..., m, n] = a[..., m, k] @ b[..., k, n]: a multiply and an add per (c element, k).
     const Shape& a = graph.node(node.inputs[0]).type.shape;
