@@ -69,6 +69,17 @@ void BM_chain_sum_kiln(benchmark::State& state) {
              [&] { benchmark::DoNotOptimize(kiln_chain(x).sum().item<float>()); });
 }
 
+// The same through kiln::compile: traced once, then each call replays the compiled program.
+void BM_chain_sum_kiln_compiled(benchmark::State& state) {
+  const kiln::Tensor x = kiln::rand({kBigNumel});
+  auto f = kiln::compile([](const kiln::Tensor& t) { return kiln_chain(t).sum(); }, "chain_sum");
+  f(x);  // trace and compile
+  if (!check_chain_sum(state, x, f(x).item<float>())) return;
+  state.counters["kernels"] = launches_of([&] { f(x).item<float>(); });
+  timed_loop(state, "chain_sum.kiln_compiled",
+             [&] { benchmark::DoNotOptimize(f(x).item<float>()); });
+}
+
 void BM_chain_sum_torch(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   set_torch_threads(threads);
@@ -104,6 +115,7 @@ void BM_chain_torch(benchmark::State& state) {
 
 void register_elementwise_benchmarks() {
   add_benchmark("chain_sum/kiln", BM_chain_sum_kiln)->Iterations(10);
+  add_benchmark("chain_sum/kiln_compiled", BM_chain_sum_kiln_compiled)->Iterations(10);
   add_benchmark("chain_sum/torch", BM_chain_sum_torch)
       ->ArgName("threads")
       ->Arg(1)

@@ -221,6 +221,31 @@ void BM_mlp_step_kiln(benchmark::State& state) {
   timed_loop(state, "mlp_step.kiln", [&] { realize(k, k.step(d.x, d.y)); });
 }
 
+// The same step through kiln::compile: forward, backward and the SGD update traced once into
+// one program that updates the parameters in place; later steps replay it.
+void BM_mlp_step_kiln_compiled(benchmark::State& state) {
+  const StepData& d = step_data();
+  kiln::manual_seed(kSeed);
+  KilnTrainer eager(kiln_mlp(kStepIn, kStepHidden), kStepLr);
+  kiln::manual_seed(kSeed);
+  KilnTrainer k(kiln_mlp(kStepIn, kStepHidden), kStepLr);
+  auto step = kiln::compile(
+      [&](const kiln::Tensor& x, const kiln::Tensor& y) { return k.step(x, y); }, "mlp_step");
+  // The compiled steps follow the eager ones (same initial weights).
+  for (int i = 0; i < 3; ++i) {
+    const float want = eager.step(d.x, d.y).item<float>();
+    const float got = step(d.x, d.y).item<float>();
+    if (!(std::abs(got - want) <= 1e-5f * std::max(1.0f, std::abs(want)))) {
+      state.SkipWithError(("compiled mlp step " + std::to_string(i) + ": loss " +
+                           std::to_string(got) + ", eager " + std::to_string(want))
+                              .c_str());
+      return;
+    }
+  }
+  set_counters(state, work_of([&] { realize(k, step(d.x, d.y)); }), 1);
+  timed_loop(state, "mlp_step.kiln_compiled", [&] { realize(k, step(d.x, d.y)); });
+}
+
 void BM_mlp_step_torch(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   set_torch_threads(threads);
@@ -359,6 +384,7 @@ void BM_digits_torch(benchmark::State& state) {
 
 void register_mlp_benchmarks() {
   add_benchmark("mlp_step/kiln", BM_mlp_step_kiln)->Iterations(20);
+  add_benchmark("mlp_step/kiln_compiled", BM_mlp_step_kiln_compiled)->Iterations(20);
   add_benchmark("mlp_step/torch", BM_mlp_step_torch)
       ->ArgName("threads")
       ->Arg(1)

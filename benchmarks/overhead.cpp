@@ -71,9 +71,33 @@ void BM_adds_torch(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// The cost of one compiled call on tiny inputs: signature check, binding buffers, running the
+// program's one kernel, wrapping the result. Timed over kReplays calls.
+constexpr int kReplays = 10000;
+
+void BM_replay_kiln(benchmark::State& state) {
+  const kiln::Tensor x = kiln::tensor({{1.0f, 2.0f, 3.0f}, {4.0f, 5.0f, 6.0f}});
+  auto f = kiln::compile([](const kiln::Tensor& t) { return (t * 2 + 1).relu(); }, "tiny");
+  f(x);  // trace and compile
+  const std::vector<float> got = f(x).tolist<float>();
+  const std::vector<float> xs = x.tolist<float>();
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (got[i] != xs[i] * 2 + 1) {
+      state.SkipWithError("compiled tiny function gave a wrong value");
+      return;
+    }
+  timed_loop(state, "replay.kiln", [&] {
+    for (int i = 0; i < kReplays; ++i) benchmark::DoNotOptimize(f(x));
+  });
+  state.counters["sec/call"] =
+      benchmark::Counter(static_cast<double>(kReplays) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 }  // namespace
 
 void register_overhead_benchmarks() {
+  add_benchmark("replay/kiln", BM_replay_kiln)->Iterations(10);
   add_benchmark("adds10k/kiln", BM_adds_kiln)->ArgName("realize_each_step")->Arg(0)->Iterations(10);
   add_benchmark("adds10k/kiln", BM_adds_kiln)->ArgName("realize_each_step")->Arg(1)->Iterations(3);
   add_benchmark("adds10k/torch", BM_adds_torch)->ArgName("threads")->Arg(1)->Arg(2)->Iterations(10);

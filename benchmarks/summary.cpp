@@ -73,11 +73,13 @@ void print_summary() {
   rule();
   std::printf("%-34s %14s %20s %8s   %s\n", "workload", "kiln", "LibTorch", "ratio", "goal");
   row("chain+sum 16M f32", "chain_sum.kiln", "chain_sum.torch", 0.10);
+  row("chain+sum 16M f32, compiled", "chain_sum.kiln_compiled", "chain_sum.torch", 0.05);
   row("chain, no sum 16M f32", "chain.kiln", "chain.torch", 0.20);
   row("softmax rows 4096x4096 f32", "softmax.kiln", "softmax.torch", std::nullopt);
   row("10k adds 2x3, realized at end", "adds.kiln", "adds.torch", 1.0);
   row("10k adds 2x3, realized each add", "adds_each.kiln", "adds.torch", std::nullopt);
   row("MLP 784-256-10 train step, b128", "mlp_step.kiln", "mlp_step.torch", 0.8);
+  row("MLP train step, compiled", "mlp_step.kiln_compiled", "mlp_step.torch", 0.5);
   row("digits train 20 ep (LibTorch C++)", "digits.kiln", "digits.torch", std::nullopt);
 
   rule();
@@ -110,6 +112,13 @@ void print_summary() {
               format_ms(best("compile.first_cold")).c_str());
   std::printf("%-50s %14s\n", "first kernel of a process, warm (JIT start-up)",
               format_ms(best("compile.first_warm")).c_str());
+
+  std::optional<double> replay_us = best("replay.kiln");
+  if (replay_us) *replay_us *= 1e6 / 10000;  // per call
+  char replay_text[32] = "n/a";
+  if (replay_us) std::snprintf(replay_text, sizeof replay_text, "%.2f us", *replay_us);
+  std::printf("%-50s %14s   %s\n", "compiled call on 2x3 floats (replay overhead)", replay_text,
+              format_goal(replay_us, 5.0, "<").c_str());
 
   rule();
   const double n = static_cast<double>(kBigNumel);

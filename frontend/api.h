@@ -1,6 +1,7 @@
 // The public API (shared/API.md): included through <kiln/kiln.h>.
 #pragma once
 
+#include "kiln/frontend/compile.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/data/data.h"
 #include "kiln/frontend/grad_api.h"

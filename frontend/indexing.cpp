@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kiln/frontend/checks.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/tensor_impl.h"
 
@@ -130,11 +131,14 @@ std::vector<frontend::LazyPtr> prepare_indices(const IndexedView& iv) {
   std::vector<frontend::LazyPtr> values;
   for (size_t i = 0; i < iv.tensors.size(); ++i) {
     // torch names the dimension by the index tensor's position among the index tensors.
+    // While compile() traces, the values are unknown: the index op checks them when the
+    // program runs (with the same message).
     const int64_t size = iv.view.size(iv.dims[i]);
-    for (int64_t v : iv.tensors[i].tolist<int64_t>())
-      if (v < -size || v >= size)
-        throw Error(absl::StrCat("index ", v, " is out of bounds for dimension ", i,
-                                 " with size ", size));
+    if (!frontend::tracing_active())
+      for (int64_t v : iv.tensors[i].tolist<int64_t>())
+        if (v < -size || v >= size)
+          throw Error(absl::StrCat("index ", v, " is out of bounds for dimension ", i,
+                                   " with size ", size));
     values.push_back(frontend::broadcast_to(frontend::read(iv.tensors[i]), shape));
   }
   return values;
@@ -217,8 +221,10 @@ const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices,
   while (value.dim() > 0 && value.size(0) == 1) value = value.squeeze(0);
   if (iv.tensors.empty()) {
     // Basic indices: copy into the view (torch's copy_to: the value expands to the view).
-    if (value.dim() == 0 || value.sizes() == iv.view.sizes()) iv.view.copy_(value);
-    else iv.view.copy_(value.expand(iv.view.sizes()));
+    if (value.dim() == 0 || value.sizes() == iv.view.sizes())
+      iv.view.copy_(value);
+    else
+      iv.view.copy_(value.expand(iv.view.sizes()));
     return *this;
   }
   if (value.dtype() != dtype() && !is_masked_fill(indices, value))
@@ -235,17 +241,16 @@ const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices,
   shape.insert(shape.end(), index_shape.begin(), index_shape.end());
   shape.insert(shape.end(), target.sizes().begin() + dim + k, target.sizes().end());
   if (!broadcasts_to(value.sizes(), shape))
-    throw Error(absl::StrCat("shape mismatch: value tensor of shape ",
-                             shape_to_string(value.sizes()),
-                             " cannot be broadcast to indexing result of shape ",
-                             shape_to_string(shape)));
+    throw Error(
+        absl::StrCat("shape mismatch: value tensor of shape ", shape_to_string(value.sizes()),
+                     " cannot be broadcast to indexing result of shape ", shape_to_string(shape)));
   frontend::check_no_internal_overlap(target);
   std::vector<frontend::LazyPtr> operands{
       frontend::read(target),
       frontend::broadcast_to(frontend::cast(frontend::read(value), dtype()), shape)};
   operands.insert(operands.end(), index_values.begin(), index_values.end());
-  frontend::write(target, frontend::make_node(ir::Op::index_put, operands,
-                                              ir::IndexPutAttrs{dim, false}));
+  frontend::write(target,
+                  frontend::make_node(ir::Op::index_put, operands, ir::IndexPutAttrs{dim, false}));
   return *this;
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/checks.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/runtime/half.h"
@@ -24,6 +25,7 @@ template <class Fn>
 Tensor generated(DType dtype, const Shape& shape, const Options& options, const char* op, Fn&& fn) {
   frontend::check_options(options);
   frontend::check_shape(shape, op);
+  frontend::fail_if_tracing(absl::StrCat(op, ": random numbers are drawn at the call"));
   const int64_t n = numel(shape);
   auto buffer = runtime::Buffer::allocate(static_cast<size_t>(n) * itemsize(dtype));
   void* p = buffer->data();
@@ -135,6 +137,7 @@ Tensor randint(int64_t high, const Shape& shape, DType dtype) {
 
 Tensor randperm(int64_t n, Options options) {
   if (n < 0) throw Error(absl::StrCat("randperm: n must be non-negative, got ", n));
+  frontend::fail_if_tracing("randperm: random numbers are drawn at the call");
   const DType dtype = options.dtype.value_or(int64);
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;

@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "kiln/backends/backend.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/realization_cache.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/runtime/error.h"
@@ -36,14 +37,9 @@ bool sync_mode() {
   return sync;
 }
 
-// The graph of pending nodes reachable from `targets`: realized nodes become graph inputs.
-struct BuiltGraph {
-  ir::Graph graph;
-  std::vector<backends::BufferPtr> inputs;
-  std::vector<LazyNode*> outputs;  // unique targets, in graph output order
-};
+}  // namespace
 
-BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
+BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options) {
   BuiltGraph built;
   absl::flat_hash_map<const LazyNode*, ir::ValueId> ids;
   std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
@@ -66,6 +62,7 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
       if (done->realized()) {
         id = built.graph.add_input(done->type);
         built.inputs.push_back(done->buffer);
+        built.input_nodes.push_back(done);
       } else if (done->op == ir::Op::constant) {
         id = built.graph.add_constant(std::get<ir::ConstantAttrs>(done->attrs).value,
                                       done->type.dtype);
@@ -73,7 +70,7 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
         ir::Node n{done->op, done->type, {}, done->attrs};
         for (const LazyPtr& in : done->inputs) n.inputs.push_back(ids.at(in.get()));
         id = built.graph.add_node(std::move(n));
-        if (done->saved_for_backward > 0) kept.push_back(done);
+        if (done->saved_for_backward > 0 && options.keep_saved_values) kept.push_back(done);
       }
       ids.emplace(done, id);
     }
@@ -81,7 +78,9 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
   std::vector<ir::ValueId> outputs;
   absl::flat_hash_map<const LazyNode*, bool> seen;
   for (const LazyPtr& target : targets) {
-    if (target->realized() || !seen.emplace(target.get(), true).second) continue;
+    if ((target->realized() && !options.realized_outputs) ||
+        !seen.emplace(target.get(), true).second)
+      continue;
     outputs.push_back(ids.at(target.get()));
     built.outputs.push_back(target.get());
   }
@@ -95,6 +94,8 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets) {
   built.graph.set_outputs(std::move(outputs));
   return built;
 }
+
+namespace {
 
 void realize_locked(std::vector<LazyPtr> targets) {
   PendingState& state = pending_state();
@@ -125,7 +126,7 @@ void realize_locked(std::vector<LazyPtr> targets) {
     }
   }
   for (const std::vector<LazyPtr>& group : groups) {
-    BuiltGraph built = build_graph(group);
+    BuiltGraph built = build_graph(group, {});
     if (built.outputs.empty()) continue;
     std::vector<backends::BufferPtr> results = run_realization(
         std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
@@ -151,6 +152,7 @@ void register_pending(const std::shared_ptr<Storage>& storage) {
 }
 
 void realize(absl::Span<const LazyPtr> targets) {
+  fail_if_tracing("item(), tolist(), printing, data_ptr, a boolean mask or nonzero");
   PendingState& state = pending_state();
   std::lock_guard<std::mutex> lock(state.mutex);
   realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()));
@@ -165,7 +167,23 @@ void note_recorded_node() {
     std::lock_guard<std::mutex> lock(state.mutex);
     over_cap = ++state.recorded_nodes > kPendingNodeCap;
   }
-  if (over_cap || sync_mode()) realize_all();
+  // A trace records the whole function as one graph; it computes nothing.
+  if ((over_cap || sync_mode()) && !tracing_active()) realize_all();
+}
+
+std::vector<std::shared_ptr<Storage>> pending_storages() {
+  PendingState& state = pending_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::vector<std::shared_ptr<Storage>> out;
+  for (auto& weak : state.storages)
+    if (auto storage = weak.lock(); storage && !storage->value->realized()) out.push_back(storage);
+  return out;
+}
+
+bool anything_pending() {
+  PendingState& state = pending_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return !state.storages.empty();
 }
 
 }  // namespace kiln::frontend

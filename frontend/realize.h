@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "kiln/backends/backend.h"
 #include "kiln/frontend/lazy.h"
 
 namespace kiln::frontend {
@@ -18,6 +19,28 @@ void register_pending(const std::shared_ptr<Storage>& storage);
 void realize(absl::Span<const LazyPtr> targets);
 // Computes every pending storage content.
 void realize_all();
+// Storages whose content is pending now (alive ones only).
+std::vector<std::shared_ptr<Storage>> pending_storages();
+// True when some storage may have pending content (cheap: no realization needed otherwise).
+bool anything_pending();
+
+// The graph of pending nodes reachable from `targets`: realized nodes become graph inputs (in
+// `input_nodes` order, their buffers in `inputs`), constants stay constants.
+struct GraphBuildOptions {
+  // Also output pending values that autograd keeps for the backward pass (realization keeps
+  // matmul and reduction results it computes anyway).
+  bool keep_saved_values = true;
+  // Output realized targets too (as the graph input they are); otherwise they are skipped.
+  bool realized_outputs = false;
+};
+struct BuiltGraph {
+  ir::Graph graph;
+  std::vector<backends::BufferPtr> inputs;
+  std::vector<LazyNode*> input_nodes;
+  std::vector<LazyNode*> outputs;  // unique targets, in graph output order
+};
+BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options);
+
 // Called when a node is recorded: realizes everything once the pending graph passes the cap,
 // so memory never grows without bound (KILN_SYNC=1 realizes after every op).
 void note_recorded_node();

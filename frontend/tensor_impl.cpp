@@ -1,6 +1,7 @@
 #include "kiln/frontend/tensor_impl.h"
 
 #include "kiln/frontend/autograd/record.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/realize.h"
 #include "kiln/runtime/strided.h"
 
@@ -32,6 +33,7 @@ Tensor make_tensor(LazyPtr value) {
   storage->numel = value->numel();
   storage->dtype = value->type.dtype;
   storage->device = value->device;
+  if (TraceObserver* observer = trace_observer()) observer->on_storage_created(storage);
   auto ti = std::make_shared<TensorImpl>();
   ti->storage = storage;
   ti->sizes = value->type.shape;
@@ -61,6 +63,8 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
 LazyPtr read(const Tensor& t) {
   const TensorImpl& ti = impl_of(t);
   const LazyPtr& content = ti.storage->value;
+  if (content->realized())
+    if (TraceObserver* observer = trace_observer()) observer->on_read_realized(t.impl());
   LazyPtr value = ti.covers_storage()
                       ? reshape(content, ti.sizes)
                       : make_node(ir::Op::as_strided, {content},
@@ -73,19 +77,35 @@ void write(const Tensor& t, LazyPtr value) {
   const std::shared_ptr<Storage>& storage = ti.storage;
   const autograd::PendingWrite history = autograd::prepare_write(t.impl(), value);
   ++storage->version;
+  const LazyPtr old = storage->value;
+  // Functional: the storage's content becomes a new pending value. A whole realized buffer
+  // that only kiln sees is replaced rather than written: values that read it before the write
+  // (pending nodes, autograd's saved values) keep reading the old contents, and the write
+  // fuses with what produced it (a training step's optimizer update, grad accumulation,
+  // zero_grad). A write into part of a realized buffer stays eager (copying a large buffer to
+  // change a few elements costs more than it saves), except while tracing (compile.h), where
+  // nothing may run. The old node's version still moves, so that autograd refuses values
+  // saved from it as PyTorch does ("modified by an inplace operation"), except in the write's
+  // own history, which read it before the write.
   // Device memory is never visible outside kiln (no data_ptr), so writes into a realized CUDA
-  // storage stay functional like writes into a pending one.
-  if (!storage->value->realized() || storage->device.is_cuda()) {
+  // storage are always functional.
+  const bool functional = !old->realized() || storage->device.is_cuda() ||
+                          (!old->external && (ti.covers_storage() || tracing_active()));
+  if (functional) {
+    if (old->realized()) {
+      ++old->version;
+      autograd::accept_own_write(history, old);
+    }
     if (ti.covers_storage()) {
-      set_storage_value(storage, reshape(value, storage->value->type.shape));
+      set_storage_value(storage, reshape(value, old->type.shape));
     } else {
-      set_storage_value(storage, make_node(ir::Op::as_strided_scatter, {storage->value, value},
+      set_storage_value(storage, make_node(ir::Op::as_strided_scatter, {old, value},
                                            ir::StridedAttrs{ti.sizes, ti.strides, ti.offset}));
     }
   } else {
-    // The storage has a buffer that others may see (from_blob memory, data_ptr): write into
-    // it now. realize() computes every pending value first, so none still reads the old
-    // contents.
+    // Memory that code outside kiln may read (from_blob, data_ptr), or part of a realized
+    // buffer, is written now, as in PyTorch. realize() computes every pending value first, so none
+    // still reads the old contents.
     realize({value});
     autograd::preserve_read_value(history, storage->value);
     ++storage->value->version;  // values saved for backward see the change
@@ -97,6 +117,7 @@ void write(const Tensor& t, LazyPtr value) {
 
 void* realized_data(const Tensor& t) {
   const TensorImpl& ti = impl_of(t);
+  fail_if_tracing("item(), tolist(), printing or data_ptr");
   if (!ti.device().is_cpu())
     throw Error("data_ptr: tensor is on " + ti.device().str() +
                 "; device memory cannot be read on the host: call .cpu() first");

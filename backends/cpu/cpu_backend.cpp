@@ -12,12 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/codegen.h"
 #include "kiln/backends/cpu/kernel_cache.h"
-#include "kiln/backends/cpu/log.h"
 #include "kiln/backends/cpu/split_reduction.h"
 #include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/passes/lower_program.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/log.h"
 #include "kiln/runtime/thread_pool.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 
@@ -96,8 +96,9 @@ void* compile(const ir::LoopKernel& kernel, const std::string& kernel_key, bool 
   const std::string key = partial ? kernel_key + "partial reduction\n" : kernel_key;
   const std::string symbol = kernel_symbol(key);
   return cache.get_or_compile(key, symbol, [&] {
-    if (log_enabled("kernels"))
-      log_line("kernels", absl::StrCat("loop IR of ", symbol, "\n", ir::to_string(kernel)));
+    if (runtime::log_enabled("kernels"))
+      runtime::log_line("kernels",
+                        absl::StrCat("loop IR of ", symbol, "\n", ir::to_string(kernel)));
     return partial ? emit_partial_reduction(kernel, symbol) : emit_kernel(kernel, symbol);
   });
 }

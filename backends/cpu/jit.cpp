@@ -11,9 +11,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "kiln/backends/cpu/llvm_shim.h"
-#include "kiln/backends/cpu/log.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/log.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
@@ -193,14 +193,16 @@ Jit::Jit() {
     impl->libmvec = true;
   } else {
     const std::string why = llvm::toString(libmvec.takeError());
-    if (log_enabled("kernels")) {
-      log_line("kernels", absl::StrCat("libmvec.so.1 not loaded, exp/log stay scalar: ", why));
+    if (runtime::log_enabled("kernels")) {
+      runtime::log_line("kernels",
+                        absl::StrCat("libmvec.so.1 not loaded, exp/log stay scalar: ", why));
     }
   }
   impl_ = std::move(impl);
-  if (log_enabled("time")) {
-    log_line("time", absl::StrFormat("jit: created for %s (%s) in %.2f ms", impl_->host.cpu,
-                                     impl_->host.triple, ms_since(start)));
+  if (runtime::log_enabled("time")) {
+    runtime::log_line("time",
+                      absl::StrFormat("jit: created for %s (%s) in %.2f ms", impl_->host.cpu,
+                                      impl_->host.triple, ms_since(start)));
   }
 }
 
@@ -227,20 +229,21 @@ std::string Jit::compile_to_object(llvm::orc::ThreadSafeModule module) const {
   std::unique_ptr<llvm::TargetMachine> tm = impl_->target_machine();
   impl_->optimize(m, *tm);
   const double optimize_ms = ms_since(start);
-  if (log_enabled("kernels")) {
+  if (runtime::log_enabled("kernels")) {
     std::string text;
     llvm::raw_string_ostream stream(text);
     m.print(stream, nullptr);
     stream.flush();
-    log_line("kernels", absl::StrCat("optimized LLVM IR of ", sv(name), "\n", sv(text)));
+    runtime::log_line("kernels", absl::StrCat("optimized LLVM IR of ", sv(name), "\n", sv(text)));
   }
 
   const Clock::time_point codegen_start = Clock::now();
   std::string object = impl_->emit_object(m, *tm);
-  if (log_enabled("time")) {
-    log_line("time", absl::StrFormat("jit: compiled %s: optimize %.2f ms, codegen %.2f ms, "
-                                     "%d bytes of object code",
-                                     name, optimize_ms, ms_since(codegen_start), object.size()));
+  if (runtime::log_enabled("time")) {
+    runtime::log_line("time",
+                      absl::StrFormat("jit: compiled %s: optimize %.2f ms, codegen %.2f ms, "
+                                      "%d bytes of object code",
+                                      name, optimize_ms, ms_since(codegen_start), object.size()));
   }
   return object;
 }
@@ -280,9 +283,9 @@ void* Jit::load(std::string_view object, std::string_view symbol) {
     llvm::consumeError(lljit.getExecutionSession().removeJITDylib(dylib));
     throw Error(absl::StrCat("LLVM JIT: cannot load kernel '", sv(symbol), "': ", sv(failure)));
   }
-  if (log_enabled("time")) {
-    log_line("time", absl::StrFormat("jit: loaded %s in %.3f ms (%d bytes)", symbol,
-                                     ms_since(start), object.size()));
+  if (runtime::log_enabled("time")) {
+    runtime::log_line("time", absl::StrFormat("jit: loaded %s in %.3f ms (%d bytes)", symbol,
+                                              ms_since(start), object.size()));
   }
   return reinterpret_cast<void*>(static_cast<uintptr_t>(address));
 }

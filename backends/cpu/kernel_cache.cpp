@@ -9,9 +9,9 @@
 #include "kiln/backends/cpu/build_id.h"
 #include "kiln/backends/cpu/disk_cache.h"
 #include "kiln/backends/cpu/jit.h"
-#include "kiln/backends/cpu/log.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/log.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 
 #ifndef KILN_VERSION
@@ -26,7 +26,7 @@ namespace {
 constexpr std::string_view kKeyScheme = "kiln-cpu-kernel/1";
 
 void log_cache(std::string_view message) {
-  if (log_enabled("cache")) log_line("cache", message);
+  if (runtime::log_enabled("cache")) runtime::log_line("cache", message);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -144,9 +146,15 @@ int main() {
       void* A = rc::cuda_allocate(bytes, 0);
       void* B = rc::cuda_allocate(bytes, 0);
       void* C = rc::cuda_allocate(bytes, 0);
-      const rc::Driver& d = rc::require_driver();
-      rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(A), 0, bytes), "cuMemsetD8");
-      rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(B), 0, bytes), "cuMemsetD8");
+      // Random operands (zeros would let the tensor cores run cooler than on real data).
+      std::vector<float> host(static_cast<size_t>(s * s));
+      uint32_t state = 12345;
+      for (float& v : host) {
+        state = state * 1664525u + 1013904223u;
+        v = static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+      }
+      rc::copy_host_to_device(A, host.data(), bytes, 0);
+      rc::copy_host_to_device(B, host.data(), bytes, 0);
       const float one = 1.0f, zero = 0.0f;
       const int si = static_cast<int>(s);
       const double f32 = time_ms(5, [&] {

@@ -328,3 +328,13 @@ void preserve_read_value(const PendingWrite& pending, const LazyPtr& node) {
 }
 
 }  // namespace kiln::frontend::autograd
+
+namespace kiln::frontend::autograd {
+
+void accept_own_write(const PendingWrite& pending, const LazyPtr& node) {
+  if (pending.grad_fn == nullptr) return;
+  for (GradFn::Value& v : pending.grad_fn->values)
+    if (v.defined_by < 0 && v.watched == node) v.version = node->version;
+}
+
+}  // namespace kiln::frontend::autograd

@@ -39,6 +39,11 @@ void finish_write(const std::shared_ptr<TensorImpl>& t, const PendingWrite& pend
 // in-place op the same way), so its backward pass still sees the value the op read.
 void preserve_read_value(const PendingWrite& pending, const LazyPtr& node);
 
+// A functional write replaced `node` (a buffer it read) as its storage's content and moved
+// `node`'s version so that other saved values of it count as modified; the write's own
+// history read the value before the write, which the buffer still holds, so it stays valid.
+void accept_own_write(const PendingWrite& pending, const LazyPtr& node);
+
 // The fragment from `root` down to the noted reads (null when nothing in it requires grad).
 std::shared_ptr<GradFn> capture(const LazyPtr& root);
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/checks.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/indexing.h"
 #include "kiln/frontend/nn/activation.h"
@@ -38,6 +39,29 @@ Tensor class_weights_view(const Tensor& weight, const Tensor& input, int64_t cla
   Shape shape(static_cast<size_t>(input.dim()), 1);
   shape[static_cast<size_t>(class_dim)] = weight.numel();
   return weight.reshape(shape);
+}
+
+// nll_loss over [M, C] log-probabilities without reading the targets on the host, for
+// compile()'s traces (a host read would freeze the first call's targets into the program).
+// The values equal the host path's; an out-of-range target fails when the program runs, in
+// the index op, instead of at the call.
+Tensor nll_loss_in_graph(const Tensor& logp, const Tensor& target, const Shape& out_shape,
+                         const Tensor& weight, const NLLLossOptions& options) {
+  const int64_t m = target.numel();
+  const Tensor valid = target.ne(options.ignore_index);
+  const Tensor safe = where(valid, target, Scalar(int64_t{0}));
+  const Tensor picked = logp.index({arange(m), safe});
+  Tensor per_weight;
+  Tensor losses = -picked;
+  if (weight.defined()) {
+    per_weight = where(valid, weight.index({safe}), 0.0);
+    losses = -(picked * weight.index({safe}));
+  }
+  losses = where(valid, losses, 0.0);
+  if (options.reduction == "none") return losses.reshape(out_shape);
+  if (options.reduction == "sum") return losses.sum();
+  if (per_weight.defined()) return losses.sum() / per_weight.sum();
+  return losses.sum() / valid.sum().to(logp.dtype());
 }
 
 }  // namespace
@@ -95,6 +119,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
     flat_target = target.reshape({-1});
   }
 
+  if (frontend::tracing_active())
+    return nll_loss_in_graph(logp, flat_target, out_shape, weight, options);
   // The targets are read on the host (they are realized data in any training loop): PyTorch's
   // bounds check happens at the call, and ignored targets get a safe index (0) and a zero
   // weight without extra nodes in the common case where nothing is ignored.

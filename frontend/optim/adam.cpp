@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/nn/python_repr.h"
@@ -47,6 +48,13 @@ Adam::Adam(std::vector<ParamGroup> groups, double lr, std::pair<double, double> 
       decoupled_weight_decay_(decoupled_weight_decay) {}
 
 void Adam::step() {
+  // The step count lives on the host; a traced step would replay the first call's bias
+  // correction forever.
+  if (frontend::tracing_active())
+    throw Error(
+        "compile: Adam/AdamW keep their step count on the host, so a traced optimizer step would "
+        "replay the first step's bias correction; call step() outside the compiled function, or "
+        "use SGD inside it");
   NoGradGuard no_grad;
   size_t id = 0;
   for (const ParamGroup& group : param_groups()) {
@@ -76,9 +84,7 @@ void Adam::step() {
       *step += 1;
 
       // The same operations in the same order as _single_tensor_adam / _single_tensor_adamw.
-      // The moment estimates are private to the optimizer (state_dict() copies them), so they
-      // are rebound to new lazy values rather than written in place: an in-place write into
-      // realized memory realizes at once, a rebinding stays lazy and fuses with the update.
+      // The moment estimates are written in place (lazily: the writes fuse with the update).
       Tensor grad = maximize ? -raw_grad : raw_grad;
       Tensor base = param;  // the parameter before the Adam term (decayed for AdamW)
       if (decoupled_weight_decay_) {
@@ -86,10 +92,10 @@ void Adam::step() {
       } else if (weight_decay != 0) {
         grad = grad + param * weight_decay;
       }
-      Tensor& exp_avg = s.tensors.at("exp_avg");
-      Tensor& exp_avg_sq = s.tensors.at("exp_avg_sq");
-      exp_avg = exp_avg * beta1 + grad * (1 - beta1);               // mul_, add_(alpha)
-      exp_avg_sq = exp_avg_sq * beta2 + grad * (1 - beta2) * grad;  // mul_, addcmul_
+      const Tensor& exp_avg = s.tensors.at("exp_avg");
+      const Tensor& exp_avg_sq = s.tensors.at("exp_avg_sq");
+      exp_avg.copy_(exp_avg * beta1 + grad * (1 - beta1));               // mul_, add_(alpha)
+      exp_avg_sq.copy_(exp_avg_sq * beta2 + grad * (1 - beta2) * grad);  // mul_, addcmul_
 
       const double bias_correction1 = 1 - std::pow(beta1, *step);
       const double bias_correction2 = 1 - std::pow(beta2, *step);
@@ -97,8 +103,8 @@ void Adam::step() {
       const double bias_correction2_sqrt = std::sqrt(bias_correction2);
       Tensor second = exp_avg_sq;
       if (amsgrad) {
-        Tensor& max_sq = s.tensors.at("max_exp_avg_sq");
-        max_sq = maximum(max_sq, exp_avg_sq);
+        const Tensor& max_sq = s.tensors.at("max_exp_avg_sq");
+        max_sq.copy_(maximum(max_sq, exp_avg_sq));
         second = max_sq;
       }
       const Tensor denom = second.sqrt() / bias_correction2_sqrt + eps;

@@ -56,11 +56,10 @@ void SGD::step() {
         if (!s.tensors.contains("momentum_buffer")) {
           s.tensors.insert("momentum_buffer", d_p.detach().clone());
         } else {
-          // buf.mul_(momentum).add_(d_p, alpha=1 - dampening), as a new lazy value: the buffer
-          // is private to the optimizer (state_dict() copies it), so rebinding it is not
-          // observable, while an in-place write into realized memory realizes at once.
-          Tensor& buf = s.tensors.at("momentum_buffer");
-          buf = buf * momentum + d_p * (1 - dampening);
+          // buf.mul_(momentum).add_(d_p, alpha=1 - dampening), written in place (lazily:
+          // the write fuses with the update), so that a compiled step updates the same buffer.
+          const Tensor& buf = s.tensors.at("momentum_buffer");
+          buf.copy_(buf * momentum + d_p * (1 - dampening));
         }
         const Tensor& buf = s.tensors.at("momentum_buffer");
         d_p = nesterov ? d_p + buf * momentum : buf;

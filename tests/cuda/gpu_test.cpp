@@ -141,7 +141,9 @@ TEST(CudaKernels, IntegerDivisionByZeroThrows) {
   ir::Graph g;
   const ir::TensorType type{int64, {3}};
   const ir::ValueId a = g.add_input(type), b = g.add_input(type);
-  g.set_outputs({*g.add(ir::Op::div, {a, b}, ir::NoAttrs{})});
+  const absl::StatusOr<ir::ValueId> q = g.add(ir::Op::div, {a, b}, ir::NoAttrs{});
+  ASSERT_TRUE(q.ok()) << q.status();
+  g.set_outputs({*q});
   auto& backend = backends::cuda::cuda_backend(0);
   const Tensor x = tensor({7, -7, 9}), y = tensor({2, 2, 0}), z = tensor({2, 2, -1});
   auto up = [](const Tensor& t) {

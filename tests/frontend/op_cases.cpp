@@ -14,6 +14,29 @@ double relative_tolerance(DType d) {
   return 2e-6;
 }
 
+// The expression compiled (traced, then replayed) gives the eager result bit for bit, or is
+// refused because it reads values on the host (boolean masks, item()).
+void check_compiled_equals_eager(const std::function<Tensor()>& expression, const Tensor& eager) {
+  auto compiled = compile([&] { return expression(); });
+  for (const char* call : {"traced call", "replay"}) {
+    SCOPED_TRACE(call);
+    Tensor got;
+    try {
+      got = compiled();
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(),
+                  ::testing::HasSubstr("compile: the traced function needs a tensor's value"));
+      return;
+    }
+    EXPECT_EQ(got.dtype(), eager.dtype());
+    EXPECT_EQ(shape_of(got), shape_of(eager));
+    EXPECT_TRUE(same_values(values(got), values(eager)))
+        << ::testing::PrintToString(values(got)) << " vs eager "
+        << ::testing::PrintToString(values(eager));
+  }
+  EXPECT_EQ(compiled.stats().replays, 1);
+}
+
 }  // namespace
 
 void check_op_cases(const std::string& prefix, const CaseTable& table) {
@@ -40,6 +63,7 @@ void check_op_cases(const std::string& prefix, const CaseTable& table) {
       ADD_FAILURE() << "threw: " << e.what();
       continue;
     }
+    check_compiled_equals_eager(it->second, out);
     const DType want = *dtype_from_name(c.dtype);
     EXPECT_EQ(out.dtype(), want);
     EXPECT_EQ(shape_of(out), c.shape);

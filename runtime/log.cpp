@@ -1,10 +1,10 @@
-#include "kiln/backends/cpu/log.h"
+#include "kiln/runtime/log.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-namespace kiln::backends::cpu {
+namespace kiln::runtime {
 
 bool log_enabled(std::string_view topic) {
   const char* env = std::getenv("KILN_LOG");
@@ -30,4 +30,4 @@ void log_line(std::string_view topic, std::string_view message) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-}  // namespace kiln::backends::cpu
+}  // namespace kiln::runtime

@@ -1,0 +1,75 @@
+// Tracing: running a function once on the call's own tensors with nothing computed, and
+// turning what it recorded into a graph plus the bindings that let later calls replay it.
+//
+// Every frontend op already records lazily, so a trace is an ordinary call with two changes
+// (trace_state.h): values may not be read on the host, and in-place writes into computed
+// buffers stay lazy. Afterwards the pending state says everything the call did:
+//   - graph inputs are buffers: the arguments' storages, storages of tensors the function
+//     read (parameters, optimizer state: "captured"), and buffers it made from host values
+//     ("constants", e.g. arange);
+//   - graph outputs are new contents of storages: of tensors the function created and
+//     returned ("results"), of arguments it wrote, and of other storages it wrote ("state":
+//     parameters updated by an optimizer, gradients, momentum buffers).
+// The call's own result is the traced call itself: its pending values are those of an eager
+// call, realized later as usual.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "kiln/backends/backend.h"
+#include "kiln/frontend/tensor_impl.h"
+
+namespace kiln::frontend {
+
+struct InputBinding {
+  enum class Kind : uint8_t { kArgument, kCaptured, kConstant };
+  Kind kind = Kind::kConstant;
+  int32_t argument = -1;             // kArgument: the call's tensor argument (its storage)
+  std::weak_ptr<Storage> storage;    // kCaptured
+  std::weak_ptr<TensorImpl> tensor;  // kCaptured: a tensor covering the storage, if one was seen
+  backends::BufferPtr buffer;        // kConstant
+};
+
+struct OutputBinding {
+  enum class Kind : uint8_t { kResult, kArgumentWrite, kStateWrite };
+  Kind kind = Kind::kResult;
+  int32_t index = -1;              // kResult: the result storage; kArgumentWrite: the argument
+  std::weak_ptr<Storage> storage;  // kStateWrite
+};
+
+// A tensor the function returned: a view over a result storage, over an argument's storage,
+// or a tensor that existed before the call.
+struct ReturnedTensor {
+  enum class Kind : uint8_t { kResult, kArgument, kExisting };
+  Kind kind = Kind::kResult;
+  int32_t index = -1;                  // kResult: result storage; kArgument: the argument
+  std::weak_ptr<TensorImpl> existing;  // kExisting
+  Shape sizes;
+  Shape strides;
+  int64_t offset = 0;
+};
+
+struct TracedProgram {
+  ir::Graph graph;                     // as recorded, before any pass
+  std::vector<InputBinding> inputs;    // one per graph input
+  std::vector<OutputBinding> outputs;  // one per graph output
+  std::vector<ReturnedTensor> returned;
+  int32_t num_results = 0;
+  // Storages the call created that outlive it without being returned (gradients created by a
+  // first backward pass, optimizer state): later calls update them instead of creating them.
+  int32_t created_state = 0;
+  // Some returned tensor has autograd history that the caller may use.
+  bool returns_history = false;
+};
+
+using TracedFunction = std::function<std::vector<Tensor>()>;
+
+// Traces `fn`, whose tensor arguments are `args`. `returned` receives fn's own results (this
+// call's values, still lazy). Throws whatever fn throws, and kiln::Error when fn reads a
+// value on the host.
+TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
+                    std::vector<Tensor>* returned);
+
+}  // namespace kiln::frontend
