@@ -52,21 +52,24 @@ Tensor tensor_from_host(const void* data, DType src_dtype, const Shape& shape,
   check_options(options);
   const DType dtype = options.dtype.value_or(src_dtype);
   const size_t src_size = itemsize(src_dtype), dst_size = itemsize(dtype);
-  return on_device(host_tensor(dtype, shape, [&](char* out, int64_t n) {
-    const auto* in = static_cast<const char*>(data);
-    if (dtype == src_dtype) {
-      if (n > 0) std::memcpy(out, in, static_cast<size_t>(n) * dst_size);
-      return;
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const char* p = in + i * static_cast<int64_t>(src_size);
-      char* q = out + i * static_cast<int64_t>(dst_size);
-      if (is_floating_point(src_dtype))
-        store_double(q, dtype, load_double(p, src_dtype));
-      else
-        store_int64(q, dtype, load_int64(p, src_dtype));
-    }
-  }), options);
+  return on_device(host_tensor(dtype, shape,
+                               [&](char* out, int64_t n) {
+                                 const auto* in = static_cast<const char*>(data);
+                                 if (dtype == src_dtype) {
+                                   if (n > 0)
+                                     std::memcpy(out, in, static_cast<size_t>(n) * dst_size);
+                                   return;
+                                 }
+                                 for (int64_t i = 0; i < n; ++i) {
+                                   const char* p = in + i * static_cast<int64_t>(src_size);
+                                   char* q = out + i * static_cast<int64_t>(dst_size);
+                                   if (is_floating_point(src_dtype))
+                                     store_double(q, dtype, load_double(p, src_dtype));
+                                   else
+                                     store_int64(q, dtype, load_int64(p, src_dtype));
+                                 }
+                               }),
+                   options);
 }
 
 void check_list_length(const Shape& shape, int depth, size_t got) {
@@ -82,22 +85,25 @@ Tensor tensor_from_literals(const Shape& shape, const std::vector<double>& float
   check_options(options);
   const DType dtype = options.dtype.value_or(literal_dtype);
   const size_t size = itemsize(dtype);
-  return on_device(host_tensor(dtype, shape, [&](char* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      char* q = out + i * static_cast<int64_t>(size);
-      if (!floats.empty())
-        store_double(q, dtype, floats[static_cast<size_t>(i)]);
-      else
-        store_int64(q, dtype, ints[static_cast<size_t>(i)]);
-    }
-  }), options);
+  return on_device(host_tensor(dtype, shape,
+                               [&](char* out, int64_t n) {
+                                 for (int64_t i = 0; i < n; ++i) {
+                                   char* q = out + i * static_cast<int64_t>(size);
+                                   if (!floats.empty())
+                                     store_double(q, dtype, floats[static_cast<size_t>(i)]);
+                                   else
+                                     store_int64(q, dtype, ints[static_cast<size_t>(i)]);
+                                 }
+                               }),
+                   options);
 }
 
 Tensor filled(const Shape& shape, Scalar value, DType dtype, const Options& options,
               const char* op) {
   check_options(options);
   check_shape(shape, op);
-  return with_grad_option(make_tensor(full_node(value, dtype, shape, options.device.value_or(cpu))), options);
+  return with_grad_option(make_tensor(full_node(value, dtype, shape, options.device.value_or(cpu))),
+                          options);
 }
 
 }  // namespace frontend

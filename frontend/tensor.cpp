@@ -135,8 +135,8 @@ Tensor Tensor::to(Device device) const {
   if (!ti.storage->value->realized()) frontend::realize({ti.storage->value});
   const std::shared_ptr<runtime::Buffer>& from = ti.storage->value->buffer;
   const size_t nbytes = static_cast<size_t>(numel()) * itemsize(dtype());
-  const char* at = static_cast<const char*>(from->data()) +
-                   ti.offset * static_cast<int64_t>(itemsize(dtype()));
+  const char* at =
+      static_cast<const char*>(from->data()) + ti.offset * static_cast<int64_t>(itemsize(dtype()));
   auto out = runtime::Buffer::allocate(nbytes, device);
   const Device here = this->device();
   if (here.is_cpu()) {
@@ -177,11 +177,11 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     in.device = t.device();
     in.requires_grad = t.requires_grad() && t.is_leaf();
     if (kiln::is_floating_point(t.dtype())) {
-      for_each_element(host,
-                       [&](const char* p) { in.floats.push_back(frontend::load_double(p, in.dtype)); });
+      for_each_element(
+          host, [&](const char* p) { in.floats.push_back(frontend::load_double(p, in.dtype)); });
     } else {
-      for_each_element(host,
-                       [&](const char* p) { in.ints.push_back(frontend::load_int64(p, in.dtype)); });
+      for_each_element(
+          host, [&](const char* p) { in.ints.push_back(frontend::load_int64(p, in.dtype)); });
     }
     return os << format_tensor(in);
   }

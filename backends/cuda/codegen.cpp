@@ -79,7 +79,9 @@ std::string why_not_expr(const LoopKernel& k, size_t i) {
 // Emits CUDA C line by line with indentation.
 class Code {
  public:
-  void line(const std::string& s) { absl::StrAppend(&text_, std::string(indent_ * 2, ' '), s, "\n"); }
+  void line(const std::string& s) {
+    absl::StrAppend(&text_, std::string(indent_ * 2, ' '), s, "\n");
+  }
   void open(const std::string& s) {
     line(s + " {");
     ++indent_;
@@ -124,8 +126,8 @@ class Emitter {
             value = codegen::from_bits(e.dtype, w(words_.constant(constant_index++)));
           } else {
             value = codegen::from_bits(
-                e.dtype, absl::StrCat("0x", absl::Hex(cpu::constant_bits(e.dtype, e.constant)),
-                                      "ull"));
+                e.dtype,
+                absl::StrCat("0x", absl::Hex(cpu::constant_bits(e.dtype, e.constant)), "ull"));
           }
           break;
         case KernelExpr::Kind::kOp: {
@@ -197,8 +199,7 @@ class Emitter {
   }
 
   void elementwise_scalar(const std::string& first) {
-    c_.open(absl::StrCat("for (i64 i = ", first,
-                         "; i < n; i += (i64)gridDim.x * blockDim.x)"));
+    c_.open(absl::StrCat("for (i64 i = ", first, "; i < n; i += (i64)gridDim.x * blockDim.x)"));
     coordinates("i", 0, k_.rank);
     for (size_t a = 0; a < k_.args.size(); ++a)
       c_.line(absl::StrCat("const i64 o", a, " = ", w(words_.offset(a)), offset_sum(a, 0, k_.rank),
@@ -233,8 +234,8 @@ class Emitter {
     for (size_t a = 0; a < k_.args.size(); ++a) {
       if (!k_.layouts[a].inner_unit_stride) continue;
       c_.line(absl::StrCat("aligned = aligned && ((u64)(", ptr(a), " + ", w(words_.offset(a)),
-                           ") % (sizeof(", codegen::memory_type(k_.args[a].dtype), ") * ",
-                           kVector, ")) == 0;"));
+                           ") % (sizeof(", codegen::memory_type(k_.args[a].dtype), ") * ", kVector,
+                           ")) == 0;"));
     }
     c_.open("if (aligned)");
     c_.line(absl::StrCat("const i64 nv = n / ", kVector, ";"));
@@ -265,8 +266,8 @@ class Emitter {
       if (!k_.args[a].is_output) continue;
       const std::string vt =
           absl::StrCat("KVec<", codegen::memory_type(k_.args[a].dtype), ", ", kVector, ">");
-      c_.line(absl::StrCat("((", vt, "*)(", ptr(a), " + ", w(words_.offset(a)), "))[q] = x", a,
-                           ";"));
+      c_.line(
+          absl::StrCat("((", vt, "*)(", ptr(a), " + ", w(words_.offset(a)), "))[q] = x", a, ";"));
     }
     c_.close();
     elementwise_scalar(absl::StrCat("nv * ", kVector, " + ", tid));
@@ -333,10 +334,12 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
     header(symbol, base, ", const i64 splits, void* work");
     c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
     c_.line(work);
-    c_.open("for (i64 pt = (i64)blockIdx.x * blockDim.x + threadIdx.x; pt < points; pt += (i64)gridDim.x * blockDim.x)");
+    c_.open(
+        "for (i64 pt = (i64)blockIdx.x * blockDim.x + threadIdx.x; pt < points; pt += "
+        "(i64)gridDim.x * blockDim.x)");
     coordinates("pt", 0, kept);
-    c_.line(absl::StrCat("const i64 b", out, " = ", w(words_.offset(out)),
-                         offset_sum(out, 0, kept), ";"));
+    c_.line(absl::StrCat("const i64 b", out, " = ", w(words_.offset(out)), offset_sum(out, 0, kept),
+                         ";"));
     c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
     c_.line("i64 idx = -1;");
     c_.open("for (i64 s = 0; s < splits; ++s)");
@@ -367,8 +370,8 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
   coordinates("pt", 0, kept);
   for (size_t a = 0; a < k_.args.size(); ++a)
-    c_.line(absl::StrCat("const i64 b", a, " = ", w(words_.offset(a)), offset_sum(a, 0, kept),
-                         ";"));
+    c_.line(
+        absl::StrCat("const i64 b", a, " = ", w(words_.offset(a)), offset_sum(a, 0, kept), ";"));
   c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
   c_.line("i64 idx = -1;");
   c_.line("(void)idx;");
@@ -523,8 +526,7 @@ SplitPlan split_plan(const LoopKernel& k, const ir::KernelLaunch& launch, int mu
   return plan;
 }
 
-LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch,
-                         int multiprocessors) {
+LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch, int multiprocessors) {
   const int32_t kept = kept_dims(k);
   int64_t points = 1, reduced = 1;
   for (int32_t d = 0; d < kept; ++d) points *= launch.sizes[d];

@@ -87,11 +87,14 @@ std::string binary(Op op, const std::string& c, const std::string& x, const std:
   const bool floating = c != "i64";
   switch (op) {
     case Op::add:
-      return floating ? absl::StrCat("(", x, " + ", y, ")") : absl::StrCat("k_add(", x, ", ", y, ")");
+      return floating ? absl::StrCat("(", x, " + ", y, ")")
+                      : absl::StrCat("k_add(", x, ", ", y, ")");
     case Op::sub:
-      return floating ? absl::StrCat("(", x, " - ", y, ")") : absl::StrCat("k_sub(", x, ", ", y, ")");
+      return floating ? absl::StrCat("(", x, " - ", y, ")")
+                      : absl::StrCat("k_sub(", x, ", ", y, ")");
     case Op::mul:
-      return floating ? absl::StrCat("(", x, " * ", y, ")") : absl::StrCat("k_mul(", x, ", ", y, ")");
+      return floating ? absl::StrCat("(", x, " * ", y, ")")
+                      : absl::StrCat("k_mul(", x, ", ", y, ")");
     case Op::div:
       return floating ? absl::StrCat("(", x, " / ", y, ")")
                       : absl::StrCat("k_div(", x, ", ", y, ", ", error_word, ")");

@@ -44,9 +44,9 @@ bool sync_after_launch() {
 void launch_with(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y,
                  unsigned blocks_z, unsigned threads, void** params) {
   const rc::Driver& d = rc::require_driver();
-  rc::check(d.cuLaunchKernel(f, blocks_x, blocks_y, blocks_z, threads, 1, 1, 0, nullptr, params,
-                             nullptr),
-            "cuLaunchKernel");
+  rc::check(
+      d.cuLaunchKernel(f, blocks_x, blocks_y, blocks_z, threads, 1, 1, 0, nullptr, params, nullptr),
+      "cuLaunchKernel");
   ++launched;
   if (sync_after_launch()) rc::synchronize(index);
 }
@@ -55,9 +55,9 @@ void launch(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y, u
             unsigned threads, void* params) {
   const rc::Driver& d = rc::require_driver();
   void* args[] = {params};
-  rc::check(d.cuLaunchKernel(f, blocks_x, blocks_y, blocks_z, threads, 1, 1, 0, nullptr, args,
-                             nullptr),
-            "cuLaunchKernel");
+  rc::check(
+      d.cuLaunchKernel(f, blocks_x, blocks_y, blocks_z, threads, 1, 1, 0, nullptr, args, nullptr),
+      "cuLaunchKernel");
   ++launched;
   if (sync_after_launch()) rc::synchronize(index);
 }
@@ -109,8 +109,8 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   const SplitPlan plan = split_plan(kernel, launch_args, sms);
   if (plan.splits > 1) {
     // Few long rows: partial states per (point, split) in a workspace, then one combine.
-    BufferPtr workspace = runtime::Buffer::allocate(
-        static_cast<size_t>(plan.points * plan.splits) * 16, device());
+    BufferPtr workspace =
+        runtime::Buffer::allocate(static_cast<size_t>(plan.points * plan.splits) * 16, device());
     void* work = workspace->data();
     rc::CUfunction part = cuda_function(index_, key, symbol + "_part",
                                         [&] { return emit_cuda_kernel(kernel, symbol); });
@@ -183,16 +183,16 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
     p.a_batch_strides[d] = a.strides[d];
     p.b_batch_strides[d] = b.strides[d];
   }
-  BufferPtr result = runtime::Buffer::allocate(
-      static_cast<size_t>(numel(out)) * itemsize(dtype), device());
+  BufferPtr result =
+      runtime::Buffer::allocate(static_cast<size_t>(numel(out)) * itemsize(dtype), device());
   p.c = reinterpret_cast<uint64_t>(result->data());
   if (numel(out) == 0) return result;
   const char* mma_env = std::getenv("KILN_CUDA_MMA");
   const bool mma = (mma_env == nullptr || std::string(mma_env) != "0") && matmul_mma_fits(dtype, p);
   const std::string symbol = mma ? matmul_mma_symbol(dtype) : matmul_symbol(dtype);
-  rc::CUfunction f =
-      cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol,
-                    [&] { return mma ? matmul_mma_source(dtype) : matmul_source(dtype); });
+  rc::CUfunction f = cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol, [&] {
+    return mma ? matmul_mma_source(dtype) : matmul_source(dtype);
+  });
   const int64_t bm = mma ? 128 : matmul_tile_m(dtype), bn = mma ? 128 : matmul_tile_n(dtype);
   launch(index_, f, static_cast<unsigned>((p.n + bn - 1) / bn),
          static_cast<unsigned>((p.m + bm - 1) / bm), static_cast<unsigned>(batch), 256, &p);
@@ -212,15 +212,16 @@ BufferPtr CudaKernelRunner::run_library(const ir::Graph& graph, const ir::Progra
     ++host_runs;
     std::vector<BufferPtr> dense;
     for (size_t i = 0; i < step.operands.size(); ++i)
-      dense.push_back(dense_operand(step.operands[i], download(operands[i]),
-                                    graph.node(node.inputs[i]).type));
+      dense.push_back(
+          dense_operand(step.operands[i], download(operands[i]), graph.node(node.inputs[i]).type));
     result = upload(run_node_on_interpreter(graph, step.node, dense), device());
   }
   run_epilogue(step, result, epilogue_data);
   return result;
 }
 
-std::vector<BufferPtr> CudaBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {
+std::vector<BufferPtr> CudaBackend::run(const ir::Graph& graph,
+                                        absl::Span<const BufferPtr> inputs) {
   const ir::Program program = passes::lower_program(graph);
   return run_program(graph, program, inputs, runner_);
 }

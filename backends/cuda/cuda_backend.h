@@ -18,8 +18,8 @@ namespace kiln::backends::cuda {
 
 struct CudaBackendStats {
   uint64_t kernels_launched = 0;
-  uint64_t matmuls = 0;          // matmul steps on the device kernels
-  uint64_t mma_matmuls = 0;      // of those, steps on the tensor-core kernel
+  uint64_t matmuls = 0;            // matmul steps on the device kernels
+  uint64_t mma_matmuls = 0;        // of those, steps on the tensor-core kernel
   uint64_t host_library_runs = 0;  // library steps run on the host interpreter
 };
 CudaBackendStats cuda_backend_stats();

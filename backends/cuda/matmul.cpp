@@ -141,10 +141,10 @@ std::string matmul_source(DType dtype) {
     load = "k_b2f(x)";
     store = "k_f2b(x)";
   }
-  const std::string body = absl::StrReplaceAll(
-      sv(kMatmul), {{"SYMBOL", matmul_symbol(dtype)},
-                {"TILE_M", absl::StrCat(matmul_tile_m(dtype))},
-                {"TILE_N", absl::StrCat(matmul_tile_n(dtype))}});
+  const std::string body =
+      absl::StrReplaceAll(sv(kMatmul), {{"SYMBOL", matmul_symbol(dtype)},
+                                        {"TILE_M", absl::StrCat(matmul_tile_m(dtype))},
+                                        {"TILE_N", absl::StrCat(matmul_tile_n(dtype))}});
   return absl::StrCat(sv(cuda_prelude()), "\n#define T ", t, "\n#define A ", a,
                       "\n#define LOAD(x) ", load, "\n#define STORE(x) ", store, "\n#define FMA ",
                       fma, "\n", body);

@@ -146,9 +146,8 @@ extern "C" __global__ void __launch_bounds__(256, 2) SYMBOL(const MatmulParams p
 bool matmul_mma_fits(DType dtype, const MatmulParams& p) {
   if (dtype != float16 && dtype != bfloat16) return false;
   bool ok = p.a_stride_k == 1 && p.b_stride_n == 1 && p.a_stride_m % 8 == 0 &&
-            p.b_stride_k % 8 == 0 && p.a_offset % 8 == 0 && p.b_offset % 8 == 0 &&
-            p.k % 32 == 0 && p.k > 0 && p.n % 8 == 0 && p.a % 16 == 0 && p.b % 16 == 0 &&
-            p.c % 16 == 0;
+            p.b_stride_k % 8 == 0 && p.a_offset % 8 == 0 && p.b_offset % 8 == 0 && p.k % 32 == 0 &&
+            p.k > 0 && p.n % 8 == 0 && p.a % 16 == 0 && p.b % 16 == 0 && p.c % 16 == 0;
   for (int64_t d = 0; d < p.batch_dims; ++d)
     ok = ok && p.a_batch_strides[d] % 8 == 0 && p.b_batch_strides[d] % 8 == 0;
   return ok;

@@ -25,7 +25,7 @@ std::mutex& mutex() {
 }
 
 struct Cache {
-  std::map<std::pair<int, std::string>, CUmodule> modules;               // (device, key)
+  std::map<std::pair<int, std::string>, CUmodule> modules;                    // (device, key)
   std::map<std::tuple<int, std::string, std::string>, CUfunction> functions;  // + symbol
   std::unique_ptr<cpu::DiskCache> disk;
   ModuleCacheStats stats;
@@ -97,9 +97,9 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
     c.modules.emplace(std::make_pair(index, key), module);
   }
   CUfunction f = nullptr;
-  runtime::cuda::check(runtime::cuda::require_driver().cuModuleGetFunction(&f, module,
-                                                                           symbol.c_str()),
-                       "cuModuleGetFunction");
+  runtime::cuda::check(
+      runtime::cuda::require_driver().cuModuleGetFunction(&f, module, symbol.c_str()),
+      "cuModuleGetFunction");
   c.functions.emplace(fkey, f);
   return f;
 }

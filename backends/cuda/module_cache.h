@@ -24,7 +24,8 @@ struct ModuleCacheStats {
 // The function `symbol` of the module of `key` on device `index`: the module is built from
 // source() (or read from the disk cache) at the first request of `key` on that device; other
 // functions of the same module are then looked up in it. Thread-safe.
-runtime::cuda::CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
+runtime::cuda::CUfunction cuda_function(int index, const std::string& key,
+                                        const std::string& symbol,
                                         const std::function<std::string()>& source);
 
 ModuleCacheStats module_cache_stats();

@@ -122,15 +122,15 @@ bool nvrtc_available() { return loaded().ok; }
 std::string why_nvrtc_unavailable() { return loaded().ok ? "" : loaded().why; }
 int nvrtc_version() { return loaded().ok ? loaded().version : 0; }
 
-CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch,
-                             bool cubin) {
+CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch, bool cubin) {
   const Loaded& l = loaded();
   if (!l.ok) throw Error("cannot compile CUDA kernels: " + l.why);
   const Nvrtc& api = l.api;
   const std::string src(source);
   const std::string file = absl::StrCat(sv(name), ".cu");
   Program program{api};
-  check(api, api.nvrtcCreateProgram(&program.handle, src.c_str(), file.c_str(), 0, nullptr, nullptr),
+  check(api,
+        api.nvrtcCreateProgram(&program.handle, src.c_str(), file.c_str(), 0, nullptr, nullptr),
         "nvrtcCreateProgram");
   const std::string gpu = absl::StrCat("--gpu-architecture=", cubin ? "sm_" : "compute_", arch);
   const char* options[] = {gpu.c_str(), "--std=c++17", "--fmad=false", "-default-device"};
@@ -144,8 +144,8 @@ CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int
   }
   if (result != NVRTC_SUCCESS)
     throw Error(absl::StrCat("NVRTC could not compile ", sv(name), " for ", gpu, ": ",
-                             api.nvrtcGetErrorString(result), "\n", out.log,
-                             "\n---- source ----\n", sv(source)));
+                             api.nvrtcGetErrorString(result), "\n", out.log, "\n---- source ----\n",
+                             sv(source)));
   size_t size = 0;
   if (cubin) {
     check(api, api.nvrtcGetCUBINSize(program.handle, &size), "nvrtcGetCUBINSize");

@@ -17,7 +17,7 @@ int nvrtc_version();
 struct CompiledModule {
   std::string image;  // a CUBIN (is_cubin) or NUL-terminated PTX text, for cuModuleLoadData
   bool is_cubin = false;
-  std::string log;    // NVRTC's compile log (warnings)
+  std::string log;  // NVRTC's compile log (warnings)
 };
 
 // Compiles CUDA C `source` (named `name` in diagnostics) for compute capability `arch`

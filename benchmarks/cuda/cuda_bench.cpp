@@ -107,9 +107,8 @@ int main() {
     y = Tensor();
     void* src = rc::cuda_allocate(static_cast<size_t>(n) * 4, 0);
     void* dst = rc::cuda_allocate(static_cast<size_t>(n) * 4, 0);
-    const double copy_ms = time_ms(10, [&] {
-      rc::copy_device_to_device(dst, src, static_cast<size_t>(n) * 4, 0);
-    });
+    const double copy_ms =
+        time_ms(10, [&] { rc::copy_device_to_device(dst, src, static_cast<size_t>(n) * 4, 0); });
     emit_ref("cuMemcpyDtoD", "chain_256M_f32", copy_ms, "GBps", gb / (copy_ms / 1e3));
     rc::cuda_free(src, static_cast<size_t>(n) * 4, 0);
     rc::cuda_free(dst, static_cast<size_t>(n) * 4, 0);

@@ -143,8 +143,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
   const bool any_ignored = valid_count != static_cast<int64_t>(targets.size());
   const int64_t m = static_cast<int64_t>(targets.size());
   const Tensor safe_t = tensor(safe, {.device = logp.device()});
-  const Tensor picked =
-      logp.index({arange(m, {.device = logp.device()}), safe_t});  // [M]
+  const Tensor picked = logp.index({arange(m, {.device = logp.device()}), safe_t});  // [M]
   Tensor losses;
   Tensor per_weight;  // the weight of each target; undefined: all 1
   if (weight.defined()) {

@@ -44,8 +44,8 @@ void release_cached(Pool& p, int index) {
 }  // namespace
 
 size_t cuda_size_class(size_t nbytes) {
-  if (nbytes > (size_t{1} << 62)) throw Error("CUDA out of memory: cannot allocate " +
-                                              std::to_string(nbytes) + " bytes");
+  if (nbytes > (size_t{1} << 62))
+    throw Error("CUDA out of memory: cannot allocate " + std::to_string(nbytes) + " bytes");
   if (nbytes == 0) return kSmallGranule;
   const size_t granule = nbytes < kLargeLimit ? kSmallGranule : kLargeGranule;
   return (nbytes + granule - 1) / granule * granule;

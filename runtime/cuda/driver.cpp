@@ -40,41 +40,40 @@ Loaded load() {
   }
   Driver& d = l.driver;
   std::string& w = l.why;
-  const bool all =
-      resolve(lib, d.cuInit, "cuInit", w) &&
-      resolve(lib, d.cuDriverGetVersion, "cuDriverGetVersion", w) &&
-      resolve(lib, d.cuDeviceGet, "cuDeviceGet", w) &&
-      resolve(lib, d.cuDeviceGetCount, "cuDeviceGetCount", w) &&
-      resolve(lib, d.cuDeviceGetAttribute, "cuDeviceGetAttribute", w) &&
-      resolve(lib, d.cuDeviceGetName, "cuDeviceGetName", w) &&
-      resolve(lib, d.cuDeviceTotalMem, "cuDeviceTotalMem_v2", w) &&
-      resolve(lib, d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", w) &&
-      resolve(lib, d.cuCtxSetCurrent, "cuCtxSetCurrent", w) &&
-      resolve(lib, d.cuCtxGetCurrent, "cuCtxGetCurrent", w) &&
-      resolve(lib, d.cuCtxSynchronize, "cuCtxSynchronize", w) &&
-      resolve(lib, d.cuMemAlloc, "cuMemAlloc_v2", w) &&
-      resolve(lib, d.cuMemFree, "cuMemFree_v2", w) &&
-      resolve(lib, d.cuMemHostAlloc, "cuMemHostAlloc", w) &&
-      resolve(lib, d.cuMemFreeHost, "cuMemFreeHost", w) &&
-      resolve(lib, d.cuMemcpyHtoD, "cuMemcpyHtoD_v2", w) &&
-      resolve(lib, d.cuMemcpyDtoH, "cuMemcpyDtoH_v2", w) &&
-      resolve(lib, d.cuMemcpyDtoD, "cuMemcpyDtoD_v2", w) &&
-      resolve(lib, d.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", w) &&
-      resolve(lib, d.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", w) &&
-      resolve(lib, d.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", w) &&
-      resolve(lib, d.cuMemsetD8, "cuMemsetD8_v2", w) &&
-      resolve(lib, d.cuModuleLoadData, "cuModuleLoadData", w) &&
-      resolve(lib, d.cuModuleUnload, "cuModuleUnload", w) &&
-      resolve(lib, d.cuModuleGetFunction, "cuModuleGetFunction", w) &&
-      resolve(lib, d.cuFuncSetAttribute, "cuFuncSetAttribute", w) &&
-      resolve(lib, d.cuLaunchKernel, "cuLaunchKernel", w) &&
-      resolve(lib, d.cuStreamSynchronize, "cuStreamSynchronize", w) &&
-      resolve(lib, d.cuEventCreate, "cuEventCreate", w) &&
-      resolve(lib, d.cuEventDestroy, "cuEventDestroy_v2", w) &&
-      resolve(lib, d.cuEventRecord, "cuEventRecord", w) &&
-      resolve(lib, d.cuEventSynchronize, "cuEventSynchronize", w) &&
-      resolve(lib, d.cuEventElapsedTime, "cuEventElapsedTime", w) &&
-      resolve(lib, d.cuGetErrorString, "cuGetErrorString", w);
+  const bool all = resolve(lib, d.cuInit, "cuInit", w) &&
+                   resolve(lib, d.cuDriverGetVersion, "cuDriverGetVersion", w) &&
+                   resolve(lib, d.cuDeviceGet, "cuDeviceGet", w) &&
+                   resolve(lib, d.cuDeviceGetCount, "cuDeviceGetCount", w) &&
+                   resolve(lib, d.cuDeviceGetAttribute, "cuDeviceGetAttribute", w) &&
+                   resolve(lib, d.cuDeviceGetName, "cuDeviceGetName", w) &&
+                   resolve(lib, d.cuDeviceTotalMem, "cuDeviceTotalMem_v2", w) &&
+                   resolve(lib, d.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", w) &&
+                   resolve(lib, d.cuCtxSetCurrent, "cuCtxSetCurrent", w) &&
+                   resolve(lib, d.cuCtxGetCurrent, "cuCtxGetCurrent", w) &&
+                   resolve(lib, d.cuCtxSynchronize, "cuCtxSynchronize", w) &&
+                   resolve(lib, d.cuMemAlloc, "cuMemAlloc_v2", w) &&
+                   resolve(lib, d.cuMemFree, "cuMemFree_v2", w) &&
+                   resolve(lib, d.cuMemHostAlloc, "cuMemHostAlloc", w) &&
+                   resolve(lib, d.cuMemFreeHost, "cuMemFreeHost", w) &&
+                   resolve(lib, d.cuMemcpyHtoD, "cuMemcpyHtoD_v2", w) &&
+                   resolve(lib, d.cuMemcpyDtoH, "cuMemcpyDtoH_v2", w) &&
+                   resolve(lib, d.cuMemcpyDtoD, "cuMemcpyDtoD_v2", w) &&
+                   resolve(lib, d.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", w) &&
+                   resolve(lib, d.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", w) &&
+                   resolve(lib, d.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", w) &&
+                   resolve(lib, d.cuMemsetD8, "cuMemsetD8_v2", w) &&
+                   resolve(lib, d.cuModuleLoadData, "cuModuleLoadData", w) &&
+                   resolve(lib, d.cuModuleUnload, "cuModuleUnload", w) &&
+                   resolve(lib, d.cuModuleGetFunction, "cuModuleGetFunction", w) &&
+                   resolve(lib, d.cuFuncSetAttribute, "cuFuncSetAttribute", w) &&
+                   resolve(lib, d.cuLaunchKernel, "cuLaunchKernel", w) &&
+                   resolve(lib, d.cuStreamSynchronize, "cuStreamSynchronize", w) &&
+                   resolve(lib, d.cuEventCreate, "cuEventCreate", w) &&
+                   resolve(lib, d.cuEventDestroy, "cuEventDestroy_v2", w) &&
+                   resolve(lib, d.cuEventRecord, "cuEventRecord", w) &&
+                   resolve(lib, d.cuEventSynchronize, "cuEventSynchronize", w) &&
+                   resolve(lib, d.cuEventElapsedTime, "cuEventElapsedTime", w) &&
+                   resolve(lib, d.cuGetErrorString, "cuGetErrorString", w);
   if (!all) return l;
   const CUresult r = d.cuInit(0);
   if (r != CUDA_SUCCESS) {

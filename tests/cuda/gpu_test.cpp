@@ -9,11 +9,11 @@
 #include <sstream>
 #include <vector>
 
+#include "interp/random_graph.h"
 #include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/cuda/driver.h"
-#include "interp/random_graph.h"
 
 namespace kiln {
 namespace {
@@ -170,8 +170,8 @@ TEST(CudaMatmul, MatchesCpuForFloatTypes) {
   for (DType t : {float32, float64, float16, bfloat16}) {
     const Tensor a = randn({67, 130}).to(t), b = randn({130, 45}).to(t);
     const double tol = t == float32 || t == float64 ? 1e-4 : 5e-2;
-    EXPECT_TRUE(allclose(matmul(a.cuda(), b.cuda()).cpu().to(float64), matmul(a, b).to(float64),
-                         tol, tol))
+    EXPECT_TRUE(
+        allclose(matmul(a.cuda(), b.cuda()).cpu().to(float64), matmul(a, b).to(float64), tol, tol))
         << t;
     // Transposed operands and an epilogue (bias + relu).
     const Tensor bias = randn({67}).to(t);
@@ -185,8 +185,8 @@ TEST(CudaMatmul, MatchesCpuForFloatTypes) {
     const Tensor a = randn({2, 200, 256}).to(t), b = randn({2, 256, 136}).to(t);
     const Tensor want = matmul(a.to(float32), b.to(float32));
     const Tensor got = matmul(a.cuda(), b.cuda()).cpu().to(float32);
-    EXPECT_TRUE(allclose(got, want, 2e-2, 0.5)) << t << " max error "
-                                                << (got - want).abs().max().item<float>();
+    EXPECT_TRUE(allclose(got, want, 2e-2, 0.5))
+        << t << " max error " << (got - want).abs().max().item<float>();
     EXPECT_EQ(backends::cuda::cuda_backend_stats().mma_matmuls, before + 1) << t;
   }
   const Tensor ba = randn({3, 20, 30}), bb = randn({3, 30, 10});

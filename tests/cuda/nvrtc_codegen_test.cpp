@@ -24,8 +24,8 @@ using ir::Op;
 const std::vector<DType> kAllDtypes = {float32, float64, float16, bfloat16, int8,
                                        int16,   int32,   int64,   uint8,    boolean};
 
-#define NVRTC_OR_SKIP()                                                      \
-  if (!backends::cuda::nvrtc_available())                                    \
+#define NVRTC_OR_SKIP()                   \
+  if (!backends::cuda::nvrtc_available()) \
   GTEST_SKIP() << "NVRTC unavailable: " << backends::cuda::why_nvrtc_unavailable()
 
 KernelExpr load(int32_t arg, DType t) {
@@ -62,8 +62,8 @@ LoopKernel elementwise_kernel(Op op, const std::vector<DType>& operands, DType r
   k.exprs.push_back(e);
   // A runtime constant folded in after the op (x op ... then + 1) for arithmetic results.
   k.args.push_back({result, true});
-  k.stores.push_back({static_cast<int32_t>(operands.size()),
-                      static_cast<int32_t>(k.exprs.size() - 1)});
+  k.stores.push_back(
+      {static_cast<int32_t>(operands.size()), static_cast<int32_t>(k.exprs.size() - 1)});
   for (size_t a = 0; a < k.args.size(); ++a) {
     ir::ArgLayout l;
     l.inner_unit_stride = contiguous || a != 0;
@@ -113,8 +113,8 @@ std::vector<std::string> elementwise_sources(DType t, int* count) {
       {
         const bool contiguous = rank == 1;
         LoopKernel k = elementwise_kernel(op, operands, type->dtype, rank, contiguous);
-        const std::string symbol = absl::StrCat("k_", sv(ir::op_name(op)), "_", rank,
-                                                contiguous ? "c" : "s");
+        const std::string symbol =
+            absl::StrCat("k_", sv(ir::op_name(op)), "_", rank, contiguous ? "c" : "s");
         sources.push_back(backends::cuda::emit_cuda_kernel(k, symbol));
         ++*count;
       }

@@ -34,8 +34,7 @@ void collect(const ir::ProgramStep& step, std::vector<ir::LoopKernel>& kernels) 
 }
 
 TEST(NvrtcLowering, RandomGraphKernelsCompile) {
-  if (!backends::cuda::nvrtc_available())
-    GTEST_SKIP() << backends::cuda::why_nvrtc_unavailable();
+  if (!backends::cuda::nvrtc_available()) GTEST_SKIP() << backends::cuda::why_nvrtc_unavailable();
   std::set<std::string> seen;
   std::string unit(backends::cuda::cuda_prelude());
   int kernels = 0;
@@ -66,8 +65,7 @@ TEST(NvrtcLowering, RandomGraphKernelsCompile) {
 }
 
 TEST(NvrtcMatmul, EveryFloatDtypeCompiles) {
-  if (!backends::cuda::nvrtc_available())
-    GTEST_SKIP() << backends::cuda::why_nvrtc_unavailable();
+  if (!backends::cuda::nvrtc_available()) GTEST_SKIP() << backends::cuda::why_nvrtc_unavailable();
   for (DType t : {float32, float64, float16, bfloat16}) {
     ASSERT_TRUE(backends::cuda::matmul_supported(t));
     const auto module =
