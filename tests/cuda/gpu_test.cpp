@@ -264,6 +264,25 @@ TEST(CudaRandomGraphs, MatchTheInterpreter) {
   }
 }
 
+TEST(CudaDevice, LikeFunctionsKeepTheDevice) {
+  GPU_OR_SKIP();
+  const Tensor g = ones({2, 3}, {.device = cuda});
+  EXPECT_EQ(zeros_like(g).device(), cuda);
+  EXPECT_EQ(ones_like(g, float64).device(), cuda);
+  EXPECT_EQ(full_like(g, 3).device(), cuda);
+  EXPECT_EQ(zeros_like(g, {.device = cpu}).device(), cpu);
+}
+
+TEST(CudaCompile, CompiledFunctionMatchesEager) {
+  GPU_OR_SKIP();
+  auto f = compile([](const Tensor& x) { return ((x * 2 + 1).exp() * x).sum(); });
+  const Tensor x = arange(100, float32) / 100;
+  const float want = ((x * 2 + 1).exp() * x).sum().item<float>();
+  EXPECT_NEAR(f(x.cuda()).item<float>(), want, 1e-3);
+  EXPECT_NEAR(f((x + 1).cuda()).item<float>(), ((x + 1) * 2 + 1).exp().mul(x + 1).sum().item<float>(),
+              1e-1);
+}
+
 TEST(CudaMemory, StatsTrackDeviceBuffers) {
   GPU_OR_SKIP();
   empty_cache(cuda);
