@@ -3,10 +3,10 @@
 // included): any input must load or throw kiln::Error, without a sanitizer report. It drives
 // io::read_state_dict, the byte-level half of kiln::load / io::load_from_memory, with a sink
 // that keeps the tensor bytes in plain vectors, so that this target builds from the io
-// sources alone (tests/fuzz/CMakeLists.txt) rather than the whole JIT-backed library; the
-// Tensor half is exercised by the deterministic mutation test in the normal suite
-// (tests/frontend/io_mutation_test.cpp). Run with tools/run-fuzzers.sh. The seed
-// corpus/traced_mlp.kiln is a copy of tests/data/traced_mlp.kiln (a saved jit program).
+// sources, the IR and the .kiln decoder alone (tests/fuzz/CMakeLists.txt) rather than the
+// whole JIT-backed library; the Tensor half is exercised by the deterministic mutation test in
+// the normal suite (tests/frontend/io_mutation_test.cpp). Run with tools/run-fuzzers.sh. The
+// seed corpus/traced_mlp.kiln is a copy of tests/data/traced_mlp.kiln (a saved jit program).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
