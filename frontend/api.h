@@ -7,6 +7,7 @@
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/indexing.h"
 #include "kiln/frontend/io/serialize.h"
+#include "kiln/frontend/jit/jit.h"
 #include "kiln/frontend/memory.h"
 #include "kiln/frontend/nn/nn.h"
 #include "kiln/frontend/optim/optim.h"

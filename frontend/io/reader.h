@@ -10,6 +10,7 @@
 
 #include "absl/types/span.h"
 #include "kiln/frontend/io/byte_source.h"
+#include "kiln/frontend/io/safetensors.h"
 #include "kiln/ir/dtype.h"
 
 namespace kiln::io {
@@ -36,8 +37,10 @@ struct LoadLimits {
 // the fault on any malformed input; never reads outside it.
 void read_state_dict(const ByteSource& source, TensorSink& sink, const LoadLimits& limits = {});
 
-// The formats, for callers that know which one they hold.
-void read_safetensors(const ByteSource& source, TensorSink& sink);
+// The formats, for callers that know which one they hold. `metadata`, when given, receives
+// the safetensors header's "__metadata__" entries.
+void read_safetensors(const ByteSource& source, TensorSink& sink,
+                      safetensors::Metadata* metadata = nullptr);
 void read_torch_archive(const ByteSource& source, TensorSink& sink, const LoadLimits& limits);
 
 // Loaded bool elements are stored as 0 or 1: any other byte would be an invalid C++ bool

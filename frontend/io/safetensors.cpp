@@ -97,14 +97,16 @@ Entry parse_entry(const ByteSource& source, const std::string& name, const json:
   return e;
 }
 
-void check_metadata(const ByteSource& source, const json::Value& metadata) {
+void read_metadata(const ByteSource& source, const json::Value& metadata, Metadata* out) {
   if (metadata.kind != json::Value::Kind::kObject)
     source.fail(absl::StrCat("safetensors header: \"__metadata__\" must be an object, found ",
                              sv(json::kind_name(metadata.kind))));
-  for (const auto& [key, value] : metadata.object)
+  for (const auto& [key, value] : metadata.object) {
     if (value.kind != json::Value::Kind::kString)
       source.fail(absl::StrCat("safetensors header: \"__metadata__\" value of \"", key,
                                "\" must be a string, found ", sv(json::kind_name(value.kind))));
+    if (out != nullptr) out->emplace_back(key, value.string);
+  }
 }
 
 }  // namespace
@@ -126,7 +128,8 @@ bool is_known_unsupported_code(std::string_view code) {
          std::end(kUnsupportedCodes);
 }
 
-std::string plan_layout(std::vector<Entry>& entries, std::string_view path) {
+std::string plan_layout(std::vector<Entry>& entries, std::string_view path,
+                        const Metadata& metadata) {
   std::vector<size_t> order(entries.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -140,6 +143,21 @@ std::string plan_layout(std::vector<Entry>& entries, std::string_view path) {
     entries[i].end = offset += nbytes;
   }
   std::string header = "{";
+  if (!metadata.empty()) {
+    // First, as the reference writer puts it.
+    header += "\"__metadata__\":{";
+    for (size_t i = 0; i < metadata.size(); ++i) {
+      const auto& [key, value] = metadata[i];
+      if (!json::is_valid_utf8(key) || !json::is_valid_utf8(value))
+        throw Error(absl::StrCat("kiln::save: ", sv(path), ": metadata key '", key,
+                                 "' or its value is not valid UTF-8 (they are JSON strings)"));
+      if (i > 0) header += ',';
+      json::append_string(header, key);
+      header += ':';
+      json::append_string(header, value);
+    }
+    header += '}';
+  }
   for (const Entry& e : entries) {
     if (!json::is_valid_utf8(e.name))
       throw Error(absl::StrCat("kiln::save: ", sv(path), ": key '", e.name,
@@ -164,7 +182,7 @@ std::string plan_layout(std::vector<Entry>& entries, std::string_view path) {
 
 namespace kiln::io {
 
-void read_safetensors(const ByteSource& source, TensorSink& sink) {
+void read_safetensors(const ByteSource& source, TensorSink& sink, safetensors::Metadata* metadata) {
   using namespace safetensors;
   uint8_t prefix[8];
   source.read(0, 8, prefix, "safetensors header length");
@@ -195,7 +213,7 @@ void read_safetensors(const ByteSource& source, TensorSink& sink) {
   std::vector<Entry> entries;
   for (const auto& [key, value] : root.object) {
     if (key == kMetadataKey) {
-      check_metadata(source, value);
+      read_metadata(source, value, metadata);
       continue;
     }
     entries.push_back(parse_entry(source, key, value, data_size));

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kiln/ir/dtype.h"
@@ -23,6 +24,9 @@ std::optional<DType> dtype_from_code(std::string_view code);
 // Codes the format defines that kiln has no dtype for ("U16", "F8_E4M3", "C64", ...).
 bool is_known_unsupported_code(std::string_view code);
 
+// The header's "__metadata__": string keys and string values, in the file's order.
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
 struct Entry {
   std::string name;
   DType dtype = float32;
@@ -35,8 +39,10 @@ struct Entry {
 // the header, padded with spaces to a multiple of 8 so that the data starts 8-byte aligned.
 // Data is laid out by decreasing element size (stable among equal sizes), as the reference
 // writer does, so that every tensor is aligned to its element size; the header lists the
-// entries in the given order, which is the order load() returns. Throws kiln::Error (naming
-// `path`) on a name that is not UTF-8 or is the reserved "__metadata__".
-std::string plan_layout(std::vector<Entry>& entries, std::string_view path);
+// entries in the given order, which is the order load() returns, after `metadata` (written
+// as "__metadata__" when not empty). Throws kiln::Error (naming `path`) on a name, metadata
+// key or value that is not UTF-8, or a tensor named "__metadata__".
+std::string plan_layout(std::vector<Entry>& entries, std::string_view path,
+                        const Metadata& metadata = {});
 
 }  // namespace kiln::io::safetensors

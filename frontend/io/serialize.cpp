@@ -73,6 +73,13 @@ StateDict load_from_memory(absl::Span<const uint8_t> bytes, std::string_view nam
   return load_from(source, map_location, limits);
 }
 
+StateDict load_safetensors(const ByteSource& source, Device map_location,
+                           safetensors::Metadata* metadata) {
+  StateDictSink sink;
+  read_safetensors(source, sink, metadata);
+  return sink.finish(map_location);
+}
+
 void save(const StateDict& state_dict, const std::string& path, const SaveOptions& options) {
   std::vector<safetensors::Entry> entries;
   std::vector<Tensor> tensors;
@@ -85,7 +92,7 @@ void save(const StateDict& state_dict, const std::string& path, const SaveOption
                                          std::vector<int64_t>(t.sizes().begin(), t.sizes().end())});
     tensors.push_back(std::move(value));
   }
-  const std::string head = safetensors::plan_layout(entries, path);
+  const std::string head = safetensors::plan_layout(entries, path, options.metadata);
   AtomicFile file(path, options.fail_after_bytes);
   file.write(head.data(), head.size());
   std::vector<size_t> order(entries.size());

@@ -20,7 +20,14 @@ StateDict load_from_memory(absl::Span<const uint8_t> bytes, std::string_view nam
 struct SaveOptions {
   // >= 0: the write of byte number fail_after_bytes fails, as a full disk would (tests).
   int64_t fail_after_bytes = -1;
+  // The header's "__metadata__" (saved programs keep their IR there, frontend/jit).
+  safetensors::Metadata metadata;
 };
 void save(const StateDict& state_dict, const std::string& path, const SaveOptions& options);
+
+// Reads `source` as safetensors (only): its tensors, dense and in the file's order, on
+// `map_location`, and its "__metadata__" into `metadata`.
+StateDict load_safetensors(const ByteSource& source, Device map_location,
+                           safetensors::Metadata* metadata);
 
 }  // namespace kiln::io

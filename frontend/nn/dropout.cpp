@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/nn/python_repr.h"
 #include "kiln/runtime/error.h"
@@ -27,6 +28,8 @@ Tensor dropout(const Tensor& input, double p, bool training) {
   // at::native::_dropout: noise = empty_like(input).bernoulli_(1 - p); noise.div_(1 - p);
   // input * noise. bernoulli_ draws uniform doubles (random64, 53 bits) in element order and
   // keeps u < 1 - p; fill_uniform<double> on [0, 1) is that same draw.
+  // The mask is drawn here, on the host: a traced program would replay one mask forever.
+  frontend::fail_if_tracing("dropout in training mode: random numbers are drawn at the call");
   const int64_t n = input.numel();
   std::vector<double> u(static_cast<size_t>(n));
   {
