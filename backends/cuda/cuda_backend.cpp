@@ -28,6 +28,7 @@ std::atomic<uint64_t> launched{0};
 std::atomic<uint64_t> matmuls{0};
 std::atomic<uint64_t> mma_matmuls{0};
 std::atomic<uint64_t> host_runs{0};
+std::atomic<uint64_t> copy_steps{0};
 
 // Bump when the emitted code changes for kernels whose keys stay the same.
 constexpr std::string_view kCodegenVersion = "cuda-codegen/1\n";
@@ -75,7 +76,8 @@ void* error_word(int index) {
 }  // namespace
 
 CudaBackendStats cuda_backend_stats() {
-  return CudaBackendStats{launched.load(), matmuls.load(), mma_matmuls.load(), host_runs.load()};
+  return CudaBackendStats{launched.load(), matmuls.load(), mma_matmuls.load(), host_runs.load(),
+                          copy_steps.load()};
 }
 
 BufferPtr upload(const BufferPtr& host, Device device) {
@@ -207,6 +209,10 @@ BufferPtr CudaKernelRunner::run_library(const ir::Graph& graph, const ir::Progra
   const ir::Node& node = graph.node(step.node);
   BufferPtr result;
   if (node.op == ir::Op::matmul) result = run_matmul(graph, step, operands);
+  if (node.op == ir::Op::cat || node.op == ir::Op::as_strided_scatter) {
+    result = run_copy_step(graph, step, operands);
+    if (result) ++copy_steps;
+  }
   if (!result) {
     // The host path: download, run on the reference interpreter, upload.
     ++host_runs;

@@ -3,9 +3,10 @@
 // launched on the device's default stream. Every buffer it reads or allocates is device
 // memory of its device.
 //
-// Library steps: matmul of float32/float64/float16/bfloat16 runs the tiled kernel of
-// matmul.h (its epilogue as a kernel over the result right after). Everything else (index,
-// index_put, cat, as_strided_scatter, integer and bool matmul) takes the correct but slow path:
+// Library steps: matmul of float32/float64/float16/bfloat16 runs the kernels of matmul.h (its
+// epilogue as a kernel over the result right after); cat and as_strided_scatter run as copy
+// kernels (copy_steps.cpp). The rest (index, index_put, integer and bool matmul, scatter
+// windows that alias) takes the correct but slow path:
 // operands are copied to the host, the node runs on the reference interpreter
 // (backends::run_node_on_interpreter) and the result is copied back.
 #pragma once
@@ -21,6 +22,7 @@ struct CudaBackendStats {
   uint64_t matmuls = 0;            // matmul steps on the device kernels
   uint64_t mma_matmuls = 0;        // of those, steps on the tensor-core kernel
   uint64_t host_library_runs = 0;  // library steps run on the host interpreter
+  uint64_t copy_steps = 0;         // cat / as_strided_scatter steps run as copy kernels
 };
 CudaBackendStats cuda_backend_stats();
 
@@ -43,6 +45,10 @@ class CudaKernelRunner final : public KernelRunner {
                        absl::Span<const BufferPtr> operands);
   void run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
                     absl::Span<void*> epilogue_data);
+  // cat and as_strided_scatter as copy kernels (copy_steps.cpp); null for other steps and for
+  // a scatter window whose points may alias (the host path keeps its last-write-wins order).
+  BufferPtr run_copy_step(const ir::Graph& graph, const ir::ProgramStep& step,
+                          absl::Span<const BufferPtr> operands);
 
   int index_;
 };

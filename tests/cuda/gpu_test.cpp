@@ -199,7 +199,10 @@ TEST(CudaLibrary, IndexingCatAndInPlaceWrites) {
   const Tensor g = x.cuda();
   const Tensor idx = tensor({2, 0});
   EXPECT_TRUE(equal(g.index({idx.cuda()}).cpu(), x.index({idx})));
+  const uint64_t copies = backends::cuda::cuda_backend_stats().copy_steps;
   EXPECT_TRUE(equal(cat({g, g}, 0).cpu(), cat({x, x}, 0)));
+  EXPECT_TRUE(equal(cat({g.t(), g.t()}, 1).cpu(), cat({x.t(), x.t()}, 1)));
+  EXPECT_GE(backends::cuda::cuda_backend_stats().copy_steps, copies + 2);
   Tensor h = x.clone().cuda();
   h.index_put_({Slice(0, 2)}, 0.0);
   h.add_(1);
@@ -207,6 +210,12 @@ TEST(CudaLibrary, IndexingCatAndInPlaceWrites) {
   want.index_put_({Slice(0, 2)}, 0.0);
   want.add_(1);
   EXPECT_TRUE(equal(h.cpu(), want));
+  // A write through a strided view (every other column) of a realized CUDA tensor.
+  Tensor k = x.clone().cuda();
+  Tensor kw = x.clone();
+  k.index({Slice(), Slice(None, None, 2)}).mul_(-1);
+  kw.index({Slice(), Slice(None, None, 2)}).mul_(-1);
+  EXPECT_TRUE(equal(k.cpu(), kw));
 }
 
 TEST(CudaAutograd, BackwardAndOptimizerOnDevice) {

@@ -229,6 +229,23 @@ TEST(NvrtcCodegen, FusedChainWithRuntimeConstantsCompiles) {
   EXPECT_NE(ptx.image.find(".entry chain"), std::string::npos);
 }
 
+// The copy kernels of cat and as_strided_scatter (load -> store through two strided views).
+TEST(NvrtcCodegen, CopyKernelsOfEveryDtypeCompile) {
+  NVRTC_OR_SKIP();
+  std::vector<std::string> sources;
+  for (DType t : kAllDtypes) {
+    LoopKernel k;
+    k.rank = 2;
+    k.args = {{t, false}, {t, true}};
+    k.exprs = {load(0, t)};
+    k.stores = {{1, 0}};
+    k.layouts = {{0, false}, {0, true}};
+    sources.push_back(
+        backends::cuda::emit_cuda_kernel(k, absl::StrCat("copy_", sv(short_name(t)))));
+  }
+  compile_together(sources, "copies");
+}
+
 TEST(NvrtcCodegen, CompileErrorsCarryTheLog) {
   NVRTC_OR_SKIP();
   try {
