@@ -1,5 +1,7 @@
 #include "kiln/frontend/compile/compiled_function.h"
 
+#include "kiln/frontend/compile/inline_constants.h"
+
 #include <cstring>
 #include <optional>
 
@@ -300,6 +302,7 @@ std::vector<Tensor> CompiledCore::retrace(CallKey key, Entry* previous, const st
   auto entry = std::make_unique<Entry>();
   entry->key = std::move(key);
   entry->program = trace(fn, args, &returned);
+  inline_splat_constants(entry->program);
   // A second trace of the same call keeps whatever state it created: its program updates
   // the storages this trace created (a function that frees and recreates its gradients at
   // every call, zero_grad(set_to_none) inside it, still replays correctly).
@@ -307,8 +310,7 @@ std::vector<Tensor> CompiledCore::retrace(CallKey key, Entry* previous, const st
   ++stats_.traces;
 
   ir::Graph optimized = entry->program.graph;
-  passes::run_realization_pipeline(optimized,
-                                   absl::StrCat("compile(", name_, "): traced graph"));
+  passes::run_realization_pipeline(optimized, absl::StrCat("compile(", name_, "): traced graph"));
   const Device device = args.empty() ? cpu : args[0].device();
   entry->executable = backends::backend_for(device).compile(std::move(optimized));
 

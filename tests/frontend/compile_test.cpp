@@ -66,6 +66,18 @@ TEST(Compile, ReadingValuesWhileTracingIsAnError) {
   EXPECT_THAT(values(ones({2}) + 1), ::testing::ElementsAre(2, 2));
 }
 
+TEST(Compile, SplatTensorsMadeInsideTheFunctionBecomeConstants) {
+  auto f = compile([](const Tensor& x) { return x * tensor(2.0f) + tensor({1.0f, 3.0f}); });
+  const Tensor x = tensor({1.0f, -1.0f});
+  EXPECT_THAT(values(f(x)), ::testing::ElementsAre(3, 1));
+  EXPECT_THAT(values(f(x * 3)), ::testing::ElementsAre(7, -3));
+  const std::string ir = ir::to_string(f.graph());
+  // x and the non-splat [1, 3] stay inputs; 2.0 is a constant.
+  EXPECT_THAT(ir, HasSubstr("constant() {value=2.0}"));
+  EXPECT_THAT(ir, HasSubstr("input() {index=1}"));
+  EXPECT_THAT(ir, ::testing::Not(HasSubstr("input() {index=2}")));
+}
+
 TEST(Compile, NonTensorArgumentsArePartOfTheSignature) {
   auto f = compile([](const Tensor& x, double scale, int64_t shift) { return x * scale + shift; });
   const Tensor x = tensor({1.0, 2.0});
