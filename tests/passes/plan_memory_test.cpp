@@ -2,55 +2,53 @@
 // one size with disjoint lifetimes share a slot.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "kiln/ir/graph.h"
 #include "kiln/passes/lower_program.h"
 
 namespace kiln::passes {
 namespace {
 
-// Three values too costly to recompute (eight transcendental functions each), each read by
-// three consumers, so each is materialized: A feeds B, B feeds C, C feeds the outputs. A is
-// dead once B is computed, so C (A's size) takes A's memory.
-constexpr const char* kChainOfHeavyValues = R"(
-%0 = input() {index=0} : f32[6, 4]
-%1 = exp(%0) : f32[6, 4]
-%2 = tanh(%1) : f32[6, 4]
-%3 = sin(%2) : f32[6, 4]
-%4 = cos(%3) : f32[6, 4]
-%5 = log(%4) : f32[6, 4]
-%6 = sqrt(%5) : f32[6, 4]
-%7 = sigmoid(%6) : f32[6, 4]
-%8 = erf(%7) : f32[6, 4]
-%9 = mul(%8, %8) : f32[6, 4]
-%10 = add(%9, %8) : f32[6, 4]
-%11 = sub(%10, %8) : f32[6, 4]
-%12 = exp(%11) : f32[6, 4]
-%13 = tanh(%12) : f32[6, 4]
-%14 = sin(%13) : f32[6, 4]
-%15 = cos(%14) : f32[6, 4]
-%16 = log(%15) : f32[6, 4]
-%17 = sqrt(%16) : f32[6, 4]
-%18 = sigmoid(%17) : f32[6, 4]
-%19 = erf(%18) : f32[6, 4]
-%20 = mul(%19, %19) : f32[6, 4]
-%21 = add(%20, %19) : f32[6, 4]
-%22 = sub(%21, %19) : f32[6, 4]
-%23 = exp(%22) : f32[6, 4]
-%24 = tanh(%23) : f32[6, 4]
-%25 = sin(%24) : f32[6, 4]
-%26 = cos(%25) : f32[6, 4]
-%27 = log(%26) : f32[6, 4]
-%28 = sqrt(%27) : f32[6, 4]
-%29 = sigmoid(%28) : f32[6, 4]
-%30 = erf(%29) : f32[6, 4]
-%31 = mul(%30, %30) : f32[6, 4]
-%32 = add(%30, %30) : f32[6, 4]
-%33 = sub(%30, %30) : f32[6, 4]
-return %31, %32, %33
-)";
+// Appends to `text` a value too costly to recompute (eight transcendental functions of `in`)
+// as %first..%first+7, and returns its id.
+int heavy_value(std::string& text, int in, int first) {
+  const char* const ops[] = {"exp", "tanh", "sin", "cos", "log", "sqrt", "sigmoid", "erf"};
+  for (int i = 0; i < 8; ++i)
+    text += "%" + std::to_string(first + i) + " = " + ops[i] + "(%" +
+            std::to_string(i == 0 ? in : first + i - 1) + ") : f32[6, 4]\n";
+  return first + 7;
+}
+
+// Three heavy values, each read by three consumers, so each is materialized: A feeds B, B
+// feeds C, C feeds the outputs. A is dead once B is computed, so C (A's size) takes A's memory.
+std::string chain_of_heavy_values() {
+  std::string text = "%0 = input() {index=0} : f32[6, 4]\n";
+  int next = 1;
+  int value = 0;
+  for (int round = 0; round < 3; ++round) {
+    value = heavy_value(text, value, next);
+    const std::string v = "%" + std::to_string(value);
+    const std::string a = "%" + std::to_string(value + 1), b = "%" + std::to_string(value + 2),
+                      c = "%" + std::to_string(value + 3);
+    if (round < 2) {  // three uses folded into the next heavy value's input
+      text += a + " = mul(" + v + ", " + v + ") : f32[6, 4]\n";
+      text += b + " = add(" + a + ", " + v + ") : f32[6, 4]\n";
+      text += c + " = sub(" + b + ", " + v + ") : f32[6, 4]\n";
+      value += 3;
+      next = value + 1;
+    } else {  // three outputs
+      text += a + " = mul(" + v + ", " + v + ") : f32[6, 4]\n";
+      text += b + " = add(" + v + ", " + v + ") : f32[6, 4]\n";
+      text += c + " = sub(" + v + ", " + v + ") : f32[6, 4]\n";
+      text += "return " + a + ", " + b + ", " + c + "\n";
+    }
+  }
+  return text;
+}
 
 TEST(PlanMemory, DeadBuffersAreReusedBySameSizedValues) {
-  auto g = ir::parse_graph(kChainOfHeavyValues);
+  auto g = ir::parse_graph(chain_of_heavy_values());
   ASSERT_TRUE(g.ok()) << g.status();
   const ir::Program program = lower_program(*g);
   const ir::MemoryPlan& plan = program.memory;
@@ -74,23 +72,16 @@ TEST(PlanMemory, DeadBuffersAreReusedBySameSizedValues) {
 }
 
 TEST(PlanMemory, ValuesOfOtherSizesDoNotShareSlots) {
-  auto g = ir::parse_graph(R"(
-%0 = input() {index=0} : f32[6, 4]
-%1 = exp(%0) : f32[6, 4]
-%2 = tanh(%1) : f32[6, 4]
-%3 = sin(%2) : f32[6, 4]
-%4 = cos(%3) : f32[6, 4]
-%5 = log(%4) : f32[6, 4]
-%6 = sqrt(%5) : f32[6, 4]
-%7 = sigmoid(%6) : f32[6, 4]
-%8 = erf(%7) : f32[6, 4]
-%9 = add(%8, %8) : f32[6, 4]
-%10 = mul(%8, %8) : f32[6, 4]
-%11 = sum(%9) {axes=[1], keepdim=false} : f32[6]
-%12 = sum(%10) {axes=[1], keepdim=false} : f32[6]
-%13 = add(%11, %12) : f32[6]
-return %13
-)");
+  std::string text = "%0 = input() {index=0} : f32[6, 4]\n";
+  heavy_value(text, 0, 1);
+  text +=
+      "%9 = add(%8, %8) : f32[6, 4]\n"
+      "%10 = mul(%8, %8) : f32[6, 4]\n"
+      "%11 = sum(%9) {axes=[1], keepdim=false} : f32[6]\n"
+      "%12 = sum(%10) {axes=[1], keepdim=false} : f32[6]\n"
+      "%13 = add(%11, %12) : f32[6]\n"
+      "return %13\n";
+  auto g = ir::parse_graph(text);
   ASSERT_TRUE(g.ok()) << g.status();
   const ir::Program program = lower_program(*g);
   const ir::MemoryPlan& plan = program.memory;
