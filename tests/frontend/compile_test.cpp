@@ -62,6 +62,9 @@ TEST(Compile, ReadingValuesWhileTracingIsAnError) {
     return x;
   });
   EXPECT_THAT(error_of([&] { prints(ones({3})); }), HasSubstr("printing"));
+  nn::Dropout dropout(0.5);  // training mode: a fresh mask at every call
+  auto drops = compile([&](const Tensor& x) { return dropout(x); });
+  EXPECT_THAT(error_of([&] { drops(ones({3})); }), HasSubstr("compile: the traced function needs"));
   // Eager work goes on after a failed trace.
   EXPECT_THAT(values(ones({2}) + 1), ::testing::ElementsAre(2, 2));
 }
