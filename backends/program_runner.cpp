@@ -1,11 +1,13 @@
 #include "kiln/backends/program_runner.h"
 
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/passes/lower_program.h"
+#include "kiln/passes/plan_memory.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/strided.h"
 
@@ -28,11 +30,35 @@ BufferPtr constant_buffer(const ir::Node& constant) {
   return interpreter.run(single, {})[0];
 }
 
+// Buffers of one run: one per graph value, and the memory plan's free slots.
+struct RunBuffers {
+  const ir::MemoryPlan& plan;
+  Device device;  // where step results are allocated (the runner's device)
+  std::vector<BufferPtr> values;
+  std::vector<BufferPtr> free_slots;  // per slot: a dead buffer of the slot's size, or null
+
+  // A fresh buffer for value v: its slot's dead buffer when there is one.
+  BufferPtr take(const ir::Graph& graph, ir::ValueId v) {
+    const int32_t slot = plan.slot[static_cast<size_t>(v)];
+    if (slot >= 0 && free_slots[static_cast<size_t>(slot)] != nullptr)
+      return std::move(free_slots[static_cast<size_t>(slot)]);
+    return allocate_for(graph.node(v).type, device);
+  }
+  void release(ir::ValueId v) {
+    BufferPtr& buffer = values[static_cast<size_t>(v)];
+    const int32_t slot = plan.slot[static_cast<size_t>(v)];
+    // Only a buffer nobody else holds may be reused.
+    if (slot >= 0 && buffer != nullptr && buffer.use_count() == 1)
+      free_slots[static_cast<size_t>(slot)] = std::move(buffer);
+    buffer.reset();
+  }
+};
+
 // The buffers of a kernel step's arguments, its outputs allocated; null for arguments bound
 // to `pending` (a library result that the library call allocates).
-std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& step,
-                               std::vector<BufferPtr>& buffers, ir::ValueId pending,
-                               Device device) {
+std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunBuffers& run,
+                               ir::ValueId pending) {
+  std::vector<BufferPtr>& buffers = run.values;
   std::vector<void*> data;
   for (size_t a = 0; a < step.arg_values.size(); ++a) {
     const ir::ValueId v = step.arg_values[a];
@@ -40,8 +66,7 @@ std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& st
       data.push_back(nullptr);
       continue;
     }
-    if (step.kernel.args[a].is_output && !buffers[v])
-      buffers[v] = allocate_for(graph.node(v).type, device);
+    if (step.kernel.args[a].is_output && !buffers[v]) buffers[v] = run.take(graph, v);
     if (!buffers[v])
       throw Error(absl::StrCat("internal error: kernel reads %", v, " before it is computed"));
     data.push_back(buffers[v]->data());
@@ -134,7 +159,14 @@ BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId id,
 
 std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& program,
                                    absl::Span<const BufferPtr> inputs, KernelRunner& runner) {
-  std::vector<BufferPtr> buffers(static_cast<size_t>(graph.size()));
+  // Programs lowered by passes::lower_program carry their plan; tests lower by hand.
+  std::optional<ir::MemoryPlan> computed;
+  if (program.memory.release_after.size() != program.steps.size())
+    computed = passes::plan_memory(graph, program);
+  RunBuffers run{computed ? *computed : program.memory, runner.device(), {}, {}};
+  run.values.resize(static_cast<size_t>(graph.size()));
+  run.free_slots.resize(static_cast<size_t>(run.plan.num_slots));
+  std::vector<BufferPtr>& buffers = run.values;
   for (ir::ValueId id = 0; id < graph.size(); ++id) {
     const ir::Node& node = graph.node(id);
     if (node.op != ir::Op::input) continue;
@@ -152,26 +184,6 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
                        buffer == nullptr ? std::string("null") : absl::StrCat(buffer->nbytes())));
     buffers[id] = buffer;
   }
-  // Release each intermediate after its last reader, so long programs stay within memory.
-  std::vector<bool> is_output(static_cast<size_t>(graph.size()), false);
-  for (ir::ValueId out : graph.outputs()) is_output[out] = true;
-  std::vector<int64_t> release_after(static_cast<size_t>(graph.size()), -1);
-  for (size_t s = 0; s < program.steps.size(); ++s) {
-    const ir::ProgramStep& step = program.steps[s];
-    if (step.kind == ir::ProgramStep::Kind::kNode) {
-      release_after[step.node] = static_cast<int64_t>(s);
-      for (const ir::OperandView& view : step.operands)
-        release_after[view.value] = static_cast<int64_t>(s);
-      for (const ir::ProgramStep& epilogue : step.epilogue)
-        for (ir::ValueId v : epilogue.arg_values) release_after[v] = static_cast<int64_t>(s);
-    } else {
-      for (ir::ValueId v : step.arg_values) release_after[v] = static_cast<int64_t>(s);
-    }
-  }
-  std::vector<std::vector<ir::ValueId>> releases(program.steps.size());
-  for (ir::ValueId id = 0; id < graph.size(); ++id)
-    if (release_after[id] >= 0 && !is_output[id] && graph.node(id).op != ir::Op::input)
-      releases[static_cast<size_t>(release_after[id])].push_back(id);
 
   for (size_t s = 0; s < program.steps.size(); ++s) {
     const ir::ProgramStep& step = program.steps[s];
@@ -188,14 +200,14 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
       std::vector<void*> epilogue_data;
       if (!step.epilogue.empty()) {
         const ir::ProgramStep& epilogue = step.epilogue[0];
-        epilogue_data = kernel_data(graph, epilogue, buffers, step.node, runner.device());
+        epilogue_data = kernel_data(graph, epilogue, run, step.node);
       }
       buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
     } else {
-      const std::vector<void*> data = kernel_data(graph, step, buffers, -1, runner.device());
+      const std::vector<void*> data = kernel_data(graph, step, run, -1);
       runner.run(step.kernel, step.launch, data);
     }
-    for (ir::ValueId id : releases[s]) buffers[id].reset();
+    for (ir::ValueId id : run.plan.release_after[s]) run.release(id);
   }
 
   std::vector<BufferPtr> results;

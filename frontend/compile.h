@@ -5,10 +5,10 @@
 //   y = f(x2);            // same dtype/rank/...: replays the compiled program
 //   std::cout << f.graph();  // the traced IR
 //
-// Arguments are tensors or arithmetic values (their values are part of the signature: a new
-// value traces again); results are a Tensor, a std::vector<Tensor>, a std::tuple/std::pair of
-// Tensors, or nothing. The function may read and update tensors it captures (a model's
-// parameters, an optimizer's state): a whole training step with backward() and
+// Arguments are tensors, vectors of tensors, strings or arithmetic values (their values are part of
+// the signature: a new value traces again); results are a Tensor, a std::vector<Tensor>, a
+// std::tuple/std::pair of Tensors, or nothing. The function may read and update tensors it captures
+// (a model's parameters, an optimizer's state): a whole training step with backward() and
 // optimizer.step() compiles into one program that updates them in place. It must not read
 // tensor values on the host (item(), printing, tolist, random numbers): that throws, since
 // the program would replay the first call's value. Host-side C++ state the function reads
@@ -73,6 +73,11 @@ struct ReturnAdapter<std::pair<A, B>> {
 // Collects tensor arguments and writes the others into the signature's host key.
 inline void collect_argument(const Tensor& t, std::vector<Tensor>& tensors, std::string&) {
   tensors.push_back(t);
+}
+inline void collect_argument(const std::vector<Tensor>& ts, std::vector<Tensor>& tensors,
+                             std::string& host_key) {
+  tensors.insert(tensors.end(), ts.begin(), ts.end());
+  absl::StrAppend(&host_key, host_key.empty() ? "" : ", ", "[", ts.size(), " tensors]");
 }
 template <class T>
 requires std::is_arithmetic_v<std::decay_t<T>>

@@ -25,6 +25,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "kiln/ir/graph.h"
+#include "kiln/ir/memory_plan.h"
 
 namespace kiln::ir {
 
@@ -125,6 +126,7 @@ struct Program {
   std::vector<ValueId> materialized;
   // One line per fusion decision with its reason (KILN_LOG=fusion, kiln-irdump --explain-fusion).
   std::vector<std::string> decisions;
+  MemoryPlan memory;  // passes::plan_memory
 };
 
 }  // namespace kiln::ir

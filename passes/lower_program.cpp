@@ -7,6 +7,7 @@
 
 #include "kiln/passes/fusion.h"
 #include "kiln/passes/lower_loops.h"
+#include "kiln/passes/plan_memory.h"
 
 namespace kiln::passes {
 namespace {
@@ -23,6 +24,7 @@ bool log_fusion() {
 
 ir::Program lower_program(const ir::Graph& graph) {
   ir::Program program = lower_to_loops(graph, plan_fusion(graph));
+  program.memory = plan_memory(graph, program);
   if (log_fusion()) {
     // One write, so that lines from concurrent realizations do not interleave.
     std::ostringstream out;

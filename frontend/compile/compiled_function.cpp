@@ -1,5 +1,7 @@
 #include "kiln/frontend/compile/compiled_function.h"
 
+#include "kiln/frontend/compile/inline_constants.h"
+
 #include <cstring>
 #include <optional>
 
@@ -239,10 +241,16 @@ std::optional<std::vector<Tensor>> CompiledCore::rerecord(Entry& entry,
         program.inputs[static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index)];
     switch (in.kind) {
       case InputBinding::Kind::kArgument: {
-        // Read through the argument itself, so that its gradient edge is recorded.
-        const Tensor& a = args[static_cast<size_t>(in.argument)];
-        value = impl_of(a).covers_storage() ? reshape(read(a), node.type.shape)
-                                            : impl_of(a).storage->value;
+        // Read through a tensor over the argument's whole storage (the argument, or the
+        // tensor it is a view of), so that its gradient edge is recorded.
+        const std::shared_ptr<TensorImpl>& a = args[static_cast<size_t>(in.argument)].impl();
+        if (a->covers_storage()) {
+          value = reshape(read(Tensor(a)), node.type.shape);
+        } else if (a->view_root != nullptr && a->view_root->covers_storage()) {
+          value = reshape(read(Tensor(a->view_root)), node.type.shape);
+        } else {
+          value = a->storage->value;
+        }
         break;
       }
       case InputBinding::Kind::kCaptured: {
@@ -294,6 +302,7 @@ std::vector<Tensor> CompiledCore::retrace(CallKey key, Entry* previous, const st
   auto entry = std::make_unique<Entry>();
   entry->key = std::move(key);
   entry->program = trace(fn, args, &returned);
+  inline_splat_constants(entry->program);
   // A second trace of the same call keeps whatever state it created: its program updates
   // the storages this trace created (a function that frees and recreates its gradients at
   // every call, zero_grad(set_to_none) inside it, still replays correctly).
@@ -301,7 +310,7 @@ std::vector<Tensor> CompiledCore::retrace(CallKey key, Entry* previous, const st
   ++stats_.traces;
 
   ir::Graph optimized = entry->program.graph;
-  passes::run_realization_pipeline(optimized);
+  passes::run_realization_pipeline(optimized, absl::StrCat("compile(", name_, "): traced graph"));
   const Device device = args.empty() ? cpu : args[0].device();
   entry->executable = backends::backend_for(device).compile(std::move(optimized));
 

@@ -22,18 +22,23 @@ std::shared_ptr<const ModuleProgram> make_program(format::Program program,
   return p;
 }
 
-void check_bound(const Tensor& t, const format::InputBinding& binding, const ir::TensorType& type) {
+void check_bound(const Tensor& t, const format::InputBinding& binding, const ir::TensorType& type,
+                 Device device) {
   const frontend::Storage& storage = *frontend::impl_of(t).storage;
   if (storage.dtype != type.dtype || storage.numel != numel(type.shape))
     throw Error(absl::StrCat("jit: ", format::to_string(binding), " now holds ", storage.numel, " ",
                              sv(name(storage.dtype)), " elements, but the program was ",
                              "traced with ", format::describe(type),
                              ": trace the module again after changing it"));
+  if (storage.device != device)
+    throw Error(absl::StrCat("jit: ", format::to_string(binding), " is now on ",
+                             storage.device.str(), ", but the program runs on ", device.str(),
+                             ": trace the module again after moving it"));
 }
 
 Tensor whole_storage(const Tensor& t, const format::InputBinding& binding,
-                     const ir::TensorType& type) {
-  check_bound(t, binding, type);
+                     const ir::TensorType& type, Device device) {
+  check_bound(t, binding, type, device);
   auto impl = std::make_shared<frontend::TensorImpl>();
   impl->storage = frontend::impl_of(t).storage;
   impl->sizes = type.shape;
@@ -100,7 +105,7 @@ std::vector<Tensor> CompiledModule::operator()(const std::vector<Tensor>& inputs
     if (binding.kind == format::InputBinding::Kind::kArgument)
       value = &arguments[static_cast<size_t>(binding.argument)];
     else
-      detail::check_bound(*value, binding, p.input_types[i]);
+      detail::check_bound(*value, binding, p.input_types[i], p.device);
     buffers[i] = frontend::impl_of(*value).storage->value->buffer;
     if (buffers[i] == nullptr)
       throw Error(absl::StrCat("internal error: jit: input ", i, " (", format::to_string(binding),

@@ -18,7 +18,8 @@ void CompiledModule::save(const std::string& path) const {
     const format::InputBinding& binding = p.program.inputs[i];
     if (binding.kind == format::InputBinding::Kind::kArgument) continue;
     if (tensors.contains(binding.tensor)) continue;
-    tensors.insert(binding.tensor, detail::whole_storage(p.bound[i], binding, p.input_types[i]));
+    tensors.insert(binding.tensor,
+                   detail::whole_storage(p.bound[i], binding, p.input_types[i], p.device));
   }
   io::SaveOptions options;
   options.metadata = format::encode(p.program);

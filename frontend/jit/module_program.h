@@ -27,13 +27,14 @@ struct ModuleProgram {
 std::shared_ptr<const ModuleProgram> make_program(format::Program program,
                                                   std::vector<Tensor> bound, Device device);
 
-// Throws unless the storage of `t` still holds `type`'s elements (module.to(float64) after
-// tracing changes the parameters' dtype).
-void check_bound(const Tensor& t, const format::InputBinding& binding, const ir::TensorType& type);
+// Throws unless the storage of `t` still holds `type`'s elements on `device` (module.to(float64)
+// or module.to(device) after tracing rebinds the parameters to new storage).
+void check_bound(const Tensor& t, const format::InputBinding& binding, const ir::TensorType& type,
+                 Device device);
 
 // The whole storage of `t` as a dense tensor of `type` (the graph input it is bound to,
 // checked), sharing the storage: what save() writes.
 Tensor whole_storage(const Tensor& t, const format::InputBinding& binding,
-                     const ir::TensorType& type);
+                     const ir::TensorType& type, Device device);
 
 }  // namespace kiln::jit::detail

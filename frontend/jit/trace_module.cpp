@@ -151,12 +151,16 @@ CompiledModule trace(nn::Module& module, const std::vector<Tensor>& example_inpu
           // saved with the value it has then.
           binding.kind = InputBinding::Kind::kConstant;
           binding.tensor = tensors.constant_name(next_constant);
-          if (auto covering = in.tensor.lock())
+          if (auto covering = in.tensor.lock()) {
             value = Tensor(covering);
-          else
-            throw Error(
-                "jit::trace: forward reads a view of a tensor that it does not own and that "
-                "is gone; register it as a buffer of the module");
+          } else {
+            // Only a view of it was read, and the tensor it came from is gone.
+            auto impl = std::make_shared<frontend::TensorImpl>();
+            impl->storage = storage;
+            impl->sizes = types[i].shape;
+            impl->strides = contiguous_strides(types[i].shape);
+            value = Tensor(std::move(impl));
+          }
         }
         break;
       }

@@ -193,6 +193,36 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 }
 void PrintTo(const Case& c, std::ostream* os) { *os << case_name({c, 0}); }
 
+// f compiled (kiln::compile) gives the eager result and, through its traced call and a
+// replay, the same gradients.
+void check_compiled_gradients(const Spec& s, const Problem& p, const Tensor& out, const Tensor& w,
+                              const std::vector<Tensor>& eager_grads) {
+  auto compiled = compile([&](const std::vector<Tensor>& in) { return s.f(in); });
+  for (const char* call : {"traced call", "replay"}) {
+    SCOPED_TRACE(std::string("compiled, ") + call);
+    const std::vector<Tensor> leaves = make_leaves(p, p.values, true);
+    Tensor got;
+    try {
+      got = compiled(op_inputs(p, leaves));
+    } catch (const Error& e) {
+      // Boolean masks and the like read values on the host: compile refuses them.
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("compile: the traced function needs"));
+      return;
+    }
+    EXPECT_TRUE(testing::same_values(got.tolist<double>(), out.tolist<double>()));
+    (got * w).sum().backward();
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      if (!eager_grads[i].defined()) continue;
+      ASSERT_TRUE(leaves[i].grad().defined()) << "leaf " << i;
+      EXPECT_TRUE(testing::close_values(leaves[i].grad().tolist<double>(),
+                                        eager_grads[i].tolist<double>(), 1e-12, 1e-12))
+          << "leaf " << i;
+    }
+  }
+  EXPECT_EQ(compiled.stats().traces, 1);
+  EXPECT_EQ(compiled.stats().replays, 1);
+}
+
 void run_gradcheck(const Case& c) {
   const Spec& s = c.spec;
   Rng rng(case_name({c, 0}));
@@ -215,6 +245,8 @@ void run_gradcheck(const Case& c) {
       out.backward(w);
     for (const Tensor& leaf : leaves) grads.push_back(leaf.grad());
   }
+  if (!s.second_order && c.layout != Layout::kBroadcast)
+    check_compiled_gradients(s, p, out, w, grads);
   // L moved up and down at every leaf element, all computed in one realization (one each would
   // make this suite slow).
   const Fn& reference = s.reference ? s.reference : s.f;

@@ -62,8 +62,23 @@ TEST(Compile, ReadingValuesWhileTracingIsAnError) {
     return x;
   });
   EXPECT_THAT(error_of([&] { prints(ones({3})); }), HasSubstr("printing"));
+  nn::Dropout dropout(0.5);  // training mode: a fresh mask at every call
+  auto drops = compile([&](const Tensor& x) { return dropout(x); });
+  EXPECT_THAT(error_of([&] { drops(ones({3})); }), HasSubstr("compile: the traced function needs"));
   // Eager work goes on after a failed trace.
   EXPECT_THAT(values(ones({2}) + 1), ::testing::ElementsAre(2, 2));
+}
+
+TEST(Compile, SplatTensorsMadeInsideTheFunctionBecomeConstants) {
+  auto f = compile([](const Tensor& x) { return x * tensor(2.0f) + tensor({1.0f, 3.0f}); });
+  const Tensor x = tensor({1.0f, -1.0f});
+  EXPECT_THAT(values(f(x)), ::testing::ElementsAre(3, 1));
+  EXPECT_THAT(values(f(x * 3)), ::testing::ElementsAre(7, -3));
+  const std::string ir = ir::to_string(f.graph());
+  // x and the non-splat [1, 3] stay inputs; 2.0 is a constant.
+  EXPECT_THAT(ir, HasSubstr("constant() {value=2.0}"));
+  EXPECT_THAT(ir, HasSubstr("input() {index=1}"));
+  EXPECT_THAT(ir, ::testing::Not(HasSubstr("input() {index=2}")));
 }
 
 TEST(Compile, NonTensorArgumentsArePartOfTheSignature) {
