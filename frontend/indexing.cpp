@@ -199,7 +199,8 @@ Tensor Tensor::nonzero() const {
       index[d] = 0;
     }
   }
-  return kiln::tensor(coords).reshape({count, rank});
+  // The coordinates are counted on the host; the result lives on the input's device.
+  return kiln::tensor(coords).reshape({count, rank}).to(device());
 }
 
 Tensor Tensor::index(absl::Span<const TensorIndex> indices) const {
@@ -255,7 +256,7 @@ const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices,
 }
 
 const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices, Scalar value) const {
-  return index_put_(indices, full({}, value, dtype()));
+  return index_put_(indices, full({}, value, Options{.dtype = dtype(), .device = device()}));
 }
 
 }  // namespace kiln
