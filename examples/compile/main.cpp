@@ -10,6 +10,8 @@
 // Inspect the saved program with: kiln-irdump --stats --explain-fusion digits.kiln
 #include <kiln/kiln.h>
 
+#include "../common/digits.h"
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -53,20 +55,12 @@ double max_difference(nn::Sequential& a, nn::Sequential& b) {
 int main(int argc, char** argv) {
   const std::string data_path = argc > 1 ? argv[1] : KILN_DIGITS_CSV;
   const std::string kiln_path = argc > 2 ? argv[2] : "digits.kiln";
-  manual_seed(0);
-
-  // Features scaled to [0, 1]; an 80/20 split in a fixed random order.
-  const Tensor table = data::read_csv(data_path);
-  const int64_t n = table.size(0);
-  const Tensor order = randperm(n);
-  const Tensor x_all = table.index({order, Slice(0, 64)}) / 16.0f;
-  const Tensor y_all = table.index({order, 64}).to(int64);
-  const int64_t n_train = n * 8 / 10;
-  const Tensor x_train = x_all.index({Slice(0, n_train)});
-  const Tensor y_train = y_all.index({Slice(0, n_train)});
-  const Tensor x_test = x_all.index({Slice(n_train, None)});
-  const Tensor y_test = y_all.index({Slice(n_train, None)});
-  eval(x_train, y_train, x_test, y_test);
+  const kiln_examples::DigitsSplit digits = kiln_examples::load_digits(data_path);
+  const Tensor& x_train = digits.x_train;
+  const Tensor& y_train = digits.y_train;
+  const Tensor& x_test = digits.x_test;
+  const Tensor& y_test = digits.y_test;
+  const int64_t n_train = digits.n_train;
 
   // Two copies of one model: the same seed gives the same initial weights.
   manual_seed(1);
@@ -87,7 +81,7 @@ int main(int argc, char** argv) {
       "train_step");
 
   std::printf("digits: %lld training and %lld test images; MLP 64-128-10, SGD, batch 32\n",
-              static_cast<long long>(n_train), static_cast<long long>(n - n_train));
+              static_cast<long long>(n_train), static_cast<long long>(digits.n_test));
   data::DataLoader loader(x_train, y_train, /*batch_size=*/32, /*shuffle=*/true);
   constexpr int kEpochs = 20;
   // The first epoch traces and compiles (both paths generate their kernels then): timings

@@ -8,6 +8,8 @@
 // fuses; after the first step the realization cache replays it without compiling.
 #include <kiln/kiln.h>
 
+#include "../common/digits.h"
+
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -43,22 +45,14 @@ void progress(int epoch, int epochs, double loss, double train_acc, double secon
 int main(int argc, char** argv) {
   const std::string data_path = argc > 1 ? argv[1] : KILN_DIGITS_CSV;
   const std::string model_path = argc > 2 ? argv[2] : "digits_mlp.safetensors";
-  manual_seed(0);
-
-  // Features scaled to [0, 1]; an 80/20 split in a fixed random order.
-  const Tensor table = data::read_csv(data_path);
-  const int64_t n = table.size(0);
-  const Tensor order = randperm(n);
-  const Tensor x_all = table.index({order, Slice(0, 64)}) / 16.0f;
-  const Tensor y_all = table.index({order, 64}).to(int64);
-  const int64_t n_train = n * 8 / 10;
-  const Tensor x_train = x_all.index({Slice(0, n_train)});
-  const Tensor y_train = y_all.index({Slice(0, n_train)});
-  const Tensor x_test = x_all.index({Slice(n_train, None)});
-  const Tensor y_test = y_all.index({Slice(n_train, None)});
-  eval(x_train, y_train, x_test, y_test);
+  const kiln_examples::DigitsSplit digits = kiln_examples::load_digits(data_path);
+  const Tensor& x_train = digits.x_train;
+  const Tensor& y_train = digits.y_train;
+  const Tensor& x_test = digits.x_test;
+  const Tensor& y_test = digits.y_test;
+  const int64_t n_train = digits.n_train;
   std::printf("digits: %lld training and %lld test images\n", static_cast<long long>(n_train),
-              static_cast<long long>(n - n_train));
+              static_cast<long long>(digits.n_test));
 
   nn::Sequential model = make_model();
   optim::SGD optimizer(model.parameters(), /*lr=*/0.1, /*momentum=*/0.9);
