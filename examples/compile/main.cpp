@@ -55,12 +55,8 @@ double max_difference(nn::Sequential& a, nn::Sequential& b) {
 int main(int argc, char** argv) {
   const std::string data_path = argc > 1 ? argv[1] : KILN_DIGITS_CSV;
   const std::string kiln_path = argc > 2 ? argv[2] : "digits.kiln";
-  const kiln_examples::DigitsSplit digits = kiln_examples::load_digits(data_path);
-  const Tensor& x_train = digits.x_train;
-  const Tensor& y_train = digits.y_train;
-  const Tensor& x_test = digits.x_test;
-  const Tensor& y_test = digits.y_test;
-  const int64_t n_train = digits.n_train;
+  const auto [x_train, y_train, x_test, y_test, n_train, n_test] =
+      kiln_examples::load_digits(data_path);
 
   // Two copies of one model: the same seed gives the same initial weights.
   manual_seed(1);
@@ -81,7 +77,7 @@ int main(int argc, char** argv) {
       "train_step");
 
   std::printf("digits: %lld training and %lld test images; MLP 64-128-10, SGD, batch 32\n",
-              static_cast<long long>(n_train), static_cast<long long>(digits.n_test));
+              static_cast<long long>(n_train), static_cast<long long>(n_test));
   data::DataLoader loader(x_train, y_train, /*batch_size=*/32, /*shuffle=*/true);
   constexpr int kEpochs = 20;
   // The first epoch traces and compiles (both paths generate their kernels then): timings

@@ -45,14 +45,10 @@ void progress(int epoch, int epochs, double loss, double train_acc, double secon
 int main(int argc, char** argv) {
   const std::string data_path = argc > 1 ? argv[1] : KILN_DIGITS_CSV;
   const std::string model_path = argc > 2 ? argv[2] : "digits_mlp.safetensors";
-  const kiln_examples::DigitsSplit digits = kiln_examples::load_digits(data_path);
-  const Tensor& x_train = digits.x_train;
-  const Tensor& y_train = digits.y_train;
-  const Tensor& x_test = digits.x_test;
-  const Tensor& y_test = digits.y_test;
-  const int64_t n_train = digits.n_train;
+  const auto [x_train, y_train, x_test, y_test, n_train, n_test] =
+      kiln_examples::load_digits(data_path);
   std::printf("digits: %lld training and %lld test images\n", static_cast<long long>(n_train),
-              static_cast<long long>(digits.n_test));
+              static_cast<long long>(n_test));
 
   nn::Sequential model = make_model();
   optim::SGD optimizer(model.parameters(), /*lr=*/0.1, /*momentum=*/0.9);
