@@ -33,16 +33,26 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 
 std::string torch_type_name(DType dtype) {
   switch (dtype.kind()) {
-    case DType::Kind::kFloat32: return "Float";
-    case DType::Kind::kFloat64: return "Double";
-    case DType::Kind::kFloat16: return "Half";
-    case DType::Kind::kBFloat16: return "BFloat16";
-    case DType::Kind::kInt8: return "Char";
-    case DType::Kind::kInt16: return "Short";
-    case DType::Kind::kInt32: return "Int";
-    case DType::Kind::kInt64: return "Long";
-    case DType::Kind::kUInt8: return "Byte";
-    case DType::Kind::kBool: return "Bool";
+    case DType::Kind::kFloat32:
+      return "Float";
+    case DType::Kind::kFloat64:
+      return "Double";
+    case DType::Kind::kFloat16:
+      return "Half";
+    case DType::Kind::kBFloat16:
+      return "BFloat16";
+    case DType::Kind::kInt8:
+      return "Char";
+    case DType::Kind::kInt16:
+      return "Short";
+    case DType::Kind::kInt32:
+      return "Int";
+    case DType::Kind::kInt64:
+      return "Long";
+    case DType::Kind::kUInt8:
+      return "Byte";
+    case DType::Kind::kBool:
+      return "Bool";
   }
   return "Unknown";
 }
@@ -56,9 +66,7 @@ struct ResultTypeState {
   std::optional<DType> dim_result, zero_result, wrapped_result;
 };
 
-void update(std::optional<DType>& slot, DType t) {
-  slot = slot ? promote_types(*slot, t) : t;
-}
+void update(std::optional<DType>& slot, DType t) { slot = slot ? promote_types(*slot, t) : t; }
 
 std::optional<DType> combine_categories(std::optional<DType> higher, std::optional<DType> lower) {
   if (!higher) return lower;
@@ -105,6 +113,11 @@ void check_same_device(const Tensor& a, const Tensor& b) {
     throw Error(absl::StrCat(
         "Expected all tensors to be on the same device, but found at least two devices, ",
         a.device().str(), " and ", b.device().str(), "!"));
+}
+
+Tensor cpu_scalar_to(const Tensor& t, Device device) {
+  if (t.device() == device || !t.device().is_cpu() || t.dim() != 0) return t;
+  return t.to(device);
 }
 
 void check_no_internal_overlap(const Tensor& t) {

@@ -22,6 +22,17 @@ DType result_type(const Tensor& a, Scalar b);
 void check_inplace_cast(DType result, DType self);
 // Throws for devices that differ.
 void check_same_device(const Tensor& a, const Tensor& b);
+// A CPU 0-d tensor used with tensors on `device` (PyTorch lets such a tensor mix with CUDA
+// tensors in elementwise ops, as a scalar): the tensor moved there; others unchanged.
+Tensor cpu_scalar_to(const Tensor& t, Device device);
+
+// Creation options (creation.cpp). The device a tensor made with `options` lives on:
+// options.device, else the default device (set_default_device).
+Device target_device(const Options& options);
+// Throws when the target device is a CUDA device and CUDA is unavailable.
+void check_options(const Options& options);
+// `t` moved to the target device, with requires_grad set when the options ask for it.
+Tensor with_grad_option(Tensor t, const Options& options);
 // Throws for in-place writes into a view where several elements share memory (expand).
 void check_no_internal_overlap(const Tensor& t);
 // PyTorch's memory-overlap rules between an output being written and an input it reads

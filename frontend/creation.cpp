@@ -12,16 +12,21 @@
 namespace kiln {
 namespace frontend {
 
+Device target_device(const Options& options) {
+  return options.device.value_or(get_default_device());
+}
+
 // A CUDA device is refused at the call when CUDA is unavailable (no driver or no GPU).
 void check_options(const Options& options) {
-  if (options.device && options.device->is_cuda() && !cuda_is_available())
-    throw Error(absl::StrCat("cannot create a tensor on ", options.device->str(),
+  const Device device = target_device(options);
+  if (device.is_cuda() && !cuda_is_available())
+    throw Error(absl::StrCat("cannot create a tensor on ", device.str(),
                              ": CUDA is not available (no CUDA driver or no GPU)"));
 }
 
-// Tensors made from host values are built on the CPU, then copied to options.device.
+// Tensors made from host values are built on the CPU, then copied to the target device.
 Tensor on_device(Tensor t, const Options& options) {
-  const Device device = options.device.value_or(cpu);
+  const Device device = target_device(options);
   return t.device() == device ? t : t.to(device);
 }
 
@@ -102,7 +107,7 @@ Tensor filled(const Shape& shape, Scalar value, DType dtype, const Options& opti
               const char* op) {
   check_options(options);
   check_shape(shape, op);
-  return with_grad_option(make_tensor(full_node(value, dtype, shape, options.device.value_or(cpu))),
+  return with_grad_option(make_tensor(full_node(value, dtype, shape, target_device(options))),
                           options);
 }
 
@@ -192,7 +197,7 @@ Tensor full_like(const Tensor& t, Scalar value, Options options) {
   return full(t.sizes(), value, like(t, options));
 }
 Tensor full_like(const Tensor& t, Scalar value, DType dtype) {
-  return full(t.sizes(), value, dtype);
+  return full(t.sizes(), value, {.dtype = dtype, .device = t.device()});
 }
 
 Tensor eye(int64_t n, Options options) {

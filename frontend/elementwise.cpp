@@ -52,16 +52,32 @@ LazyPtr operand_value(const Operand& x, DType dtype, const Shape& shape, Device 
   return broadcast_to(cast(read(x.tensor()), dtype), shape);
 }
 
+// The device the op runs on: its tensors', where a CPU 0-d tensor counts as a scalar.
 Device operand_device(const Operand& a, const Operand& b) {
-  if (a.is_tensor() && b.is_tensor()) check_same_device(a.tensor(), b.tensor());
-  return a.is_tensor() ? a.tensor().device() : b.tensor().device();
+  if (!a.is_tensor()) return b.tensor().device();
+  if (!b.is_tensor()) return a.tensor().device();
+  const Tensor &ta = a.tensor(), &tb = b.tensor();
+  if (ta.device() != tb.device()) {
+    if (ta.device().is_cpu() && ta.dim() == 0) return tb.device();
+    if (tb.device().is_cpu() && tb.dim() == 0) return ta.device();
+  }
+  check_same_device(ta, tb);
+  return ta.device();
 }
 
 }  // namespace
 
-BinaryResult binary_value(ir::Op op, const Operand& a, const Operand& b) {
+BinaryResult binary_value(ir::Op op, const Operand& a_in, const Operand& b_in) {
+  const Device device = operand_device(a_in, b_in);
+  // CPU 0-d tensors moved to the op's device; the operands point at these.
+  Tensor moved_a, moved_b;
+  auto on_device = [&](const Operand& x, Tensor& moved) -> Operand {
+    if (!x.is_tensor()) return x;
+    moved = cpu_scalar_to(x.tensor(), device);
+    return Operand(moved);
+  };
+  const Operand a = on_device(a_in, moved_a), b = on_device(b_in, moved_b);
   const DType dtype = compute_dtype(op, a, b);
-  const Device device = operand_device(a, b);
   const Shape shape = broadcast_shapes(operand_shape(a), operand_shape(b));
   LazyPtr value = make_node(
       op, {operand_value(a, dtype, shape, device), operand_value(b, dtype, shape, device)});
@@ -263,8 +279,9 @@ const Tensor& Tensor::fill_(Scalar value) const {
 
 const Tensor& Tensor::zero_() const { return fill_(0); }
 
-const Tensor& Tensor::copy_(const Tensor& src) const {
-  frontend::check_same_device(*this, src);
+// As PyTorch's copy_, across devices too (through a transfer, which autograd follows).
+const Tensor& Tensor::copy_(const Tensor& src_in) const {
+  const Tensor src = src_in.device() == device() ? src_in : src_in.to(device());
   const Shape shape = frontend::broadcast_shapes(sizes(), src.sizes());
   if (shape != sizes())
     throw Error(absl::StrCat("output with shape ", shape_to_string(sizes()),
@@ -276,11 +293,20 @@ const Tensor& Tensor::copy_(const Tensor& src) const {
   return *this;
 }
 
-Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
-  if (condition.dtype() != boolean && condition.dtype() != uint8)
+Tensor where(const Tensor& condition_in, const Tensor& a_in, const Tensor& b_in) {
+  if (condition_in.dtype() != boolean && condition_in.dtype() != uint8)
     throw Error(absl::StrCat(
         "where expected condition to be a boolean tensor, but got a tensor with dtype ",
-        frontend::torch_type_name(condition.dtype())));
+        frontend::torch_type_name(condition_in.dtype())));
+  // The device of the first operand that is not a CPU 0-d tensor (those act as scalars).
+  Device device = condition_in.device();
+  for (const Tensor* t : {&condition_in, &a_in, &b_in})
+    if (!(t->device().is_cpu() && t->dim() == 0)) {
+      device = t->device();
+      break;
+    }
+  const Tensor condition = frontend::cpu_scalar_to(condition_in, device);
+  const Tensor a = frontend::cpu_scalar_to(a_in, device), b = frontend::cpu_scalar_to(b_in, device);
   frontend::check_same_device(condition, a);
   frontend::check_same_device(a, b);
   const DType dtype = frontend::result_type(a, b);
@@ -294,14 +320,19 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
       {broadcast_to(cast(read(condition), boolean), shape),
        broadcast_to(cast(read(a), dtype), shape), broadcast_to(cast(read(b), dtype), shape)}));
 }
+// Scalars become 0-d tensors on the condition's device.
 Tensor where(const Tensor& condition, const Tensor& a, Scalar b) {
-  return where(condition, a, full({}, b, frontend::result_type(a, b)));
+  return where(condition, a,
+               full({}, b, {.dtype = frontend::result_type(a, b), .device = condition.device()}));
 }
 Tensor where(const Tensor& condition, Scalar a, const Tensor& b) {
-  return where(condition, full({}, a, frontend::result_type(b, a)), b);
+  return where(condition,
+               full({}, a, {.dtype = frontend::result_type(b, a), .device = condition.device()}),
+               b);
 }
 Tensor where(const Tensor& condition, Scalar a, Scalar b) {
-  return where(condition, full({}, a), full({}, b));
+  return where(condition, full({}, a, {.device = condition.device()}),
+               full({}, b, {.device = condition.device()}));
 }
 
 }  // namespace kiln

@@ -14,6 +14,15 @@
 namespace kiln {
 namespace {
 
+// PyTorch takes index tensors on the CPU for a tensor on any device (and moves them), and
+// refuses indices on another device.
+Tensor indices_on_device(const Tensor& t, Device device) {
+  if (t.device() == device) return t;
+  if (t.device().is_cpu()) return t.to(device);
+  throw Error(absl::StrCat("indices should be either on cpu or on the same device as the ",
+                           "indexed tensor (", device.str(), ")"));
+}
+
 // The result of applying the basic indices: a view, plus the advanced index tensors (int64,
 // not yet broadcast) and the view dims they index.
 struct IndexedView {
@@ -85,8 +94,7 @@ IndexedView apply_basic(const Tensor& self, absl::Span<const TensorIndex> indice
     } else if (index.is_ellipsis()) {
       d += self.dim() - consumed;
     } else {
-      const Tensor& t = index.tensor();
-      frontend::check_same_device(self, t);
+      const Tensor t = indices_on_device(index.tensor(), self.device());
       if (t.dtype() != boolean && t.dtype() != uint8) {
         out.tensors.push_back(as_index_tensor(t));
         out.dims.push_back(d++);
@@ -94,7 +102,8 @@ IndexedView apply_basic(const Tensor& self, absl::Span<const TensorIndex> indice
       }
       if (t.dim() == 0) {  // t[True] adds a dim of size 1, t[False] one of size 0
         out.view = out.view.unsqueeze(d);
-        out.tensors.push_back(t.item<bool>() ? zeros({1}, int64) : zeros({0}, int64));
+        out.tensors.push_back(
+            zeros({t.item<bool>() ? 1 : 0}, {.dtype = int64, .device = self.device()}));
         out.dims.push_back(d++);
         continue;
       }
@@ -216,9 +225,10 @@ Tensor Tensor::index(absl::Span<const TensorIndex> indices) const {
 const Tensor& Tensor::index_put_(absl::Span<const TensorIndex> indices,
                                  const Tensor& given_value) const {
   IndexedView iv = apply_basic(*this, indices);
-  frontend::check_same_device(*this, given_value);
-  // As torch's __setitem__: leading size-1 dims of the value are dropped first.
-  Tensor value = given_value;
+  // As torch's __setitem__: a CPU 0-d value is a scalar, and leading size-1 dims of the value
+  // are dropped first.
+  Tensor value = frontend::cpu_scalar_to(given_value, device());
+  frontend::check_same_device(*this, value);
   while (value.dim() > 0 && value.size(0) == 1) value = value.squeeze(0);
   if (iv.tensors.empty()) {
     // Basic indices: copy into the view (torch's copy_to: the value expands to the view).

@@ -11,11 +11,21 @@ namespace {
 using frontend::torch_type_name;
 
 // The dtype and kernel checks of mm, mv and bmm (after their shape checks, as in PyTorch).
-void check_gemm_dtypes(const Tensor& a, const Tensor& b, const char* kernel) {
+// PyTorch's CUDA kernels of matrix products are for floating types only.
+void check_device_dtype(const Tensor& a, const char* cuda_kernel) {
+  if (a.device().is_cuda() && !is_floating_point(a.dtype()))
+    throw Error(absl::StrCat("\"", cuda_kernel, "\" not implemented for '",
+                             torch_type_name(a.dtype()), "'"));
+}
+
+void check_gemm_dtypes(const Tensor& a, const Tensor& b, const char* kernel,
+                       const char* cuda_kernel) {
   if (a.dtype() != b.dtype())
     throw Error(absl::StrCat("expected scalar type ", torch_type_name(a.dtype()), " but found ",
                              torch_type_name(b.dtype())));
-  if (a.dtype() == boolean) throw Error(absl::StrCat("\"", kernel, "\" not implemented for 'Bool'"));
+  if (a.dtype() == boolean)
+    throw Error(absl::StrCat("\"", kernel, "\" not implemented for 'Bool'"));
+  check_device_dtype(a, cuda_kernel);
 }
 
 void check_mm(int64_t rows_a, int64_t cols_a, int64_t rows_b, int64_t cols_b) {
@@ -56,15 +66,16 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   if (a.size(0) != b.size(0))
     throw Error(absl::StrCat("inconsistent tensor size, expected tensor [", a.size(0),
                              "] and src [", b.size(0),
-                             "] to have the same number of elements, but got ", a.size(0),
-                             " and ", b.size(0), " elements respectively"));
+                             "] to have the same number of elements, but got ", a.size(0), " and ",
+                             b.size(0), " elements respectively"));
   if (a.dtype() == boolean) throw Error("\"dot\" not implemented for 'Bool'");
+  check_device_dtype(a, "dot");
   return batched(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
 }
 
 Tensor mv(const Tensor& a, const Tensor& v) {
   check_mv(a.size(0), a.size(1), v.size(0));
-  check_gemm_dtypes(a, v, "addmv_impl_cpu");
+  check_gemm_dtypes(a, v, "addmv_impl_cpu", "addmv_impl_cuda");
   return batched(a, v.unsqueeze(1)).squeeze(1);
 }
 
@@ -80,7 +91,7 @@ Tensor broadcast_batched(const Tensor& a, const Tensor& b) {
     throw Error(absl::StrCat("Expected size for first two dimensions of batch2 tensor to be: [",
                              count, ", ", a2.size(-1), "] but got: [", count, ", ", b2.size(-2),
                              "]."));
-  check_gemm_dtypes(a, b, "bmm");
+  check_gemm_dtypes(a, b, "bmm", "bmm_cuda");
   Shape a_shape = batch, b_shape = batch;
   a_shape.insert(a_shape.end(), {a2.size(-2), a2.size(-1)});
   b_shape.insert(b_shape.end(), {b2.size(-2), b2.size(-1)});
@@ -97,7 +108,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   if (b.dim() != 2) throw Error(absl::StrCat("mat2 must be a matrix, got ", b.dim(), "-D"));
   frontend::check_same_device(a, b);
   check_mm(a.size(0), a.size(1), b.size(0), b.size(1));
-  check_gemm_dtypes(a, b, "addmm_impl_cpu_");
+  check_gemm_dtypes(a, b, "addmm_impl_cpu_", "addmm_cuda");
   return batched(a, b);
 }
 
@@ -107,9 +118,9 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   frontend::check_same_device(a, b);
   if (b.size(0) != a.size(0) || b.size(1) != a.size(2))
     throw Error(absl::StrCat("Expected size for first two dimensions of batch2 tensor to be: [",
-                             a.size(0), ", ", a.size(2), "] but got: [", b.size(0), ", ",
-                             b.size(1), "]."));
-  check_gemm_dtypes(a, b, "bmm");
+                             a.size(0), ", ", a.size(2), "] but got: [", b.size(0), ", ", b.size(1),
+                             "]."));
+  check_gemm_dtypes(a, b, "bmm", "bmm_cuda");
   return batched(a, b);
 }
 
@@ -126,9 +137,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (should_fold(a, db)) {
     // [..., m, k] @ [k(, n)]: the batch folds into the rows of one mm or mv.
     const int64_t rows = leading_rows(a), k = a.size(-1);
-    if (db == 1) check_mv(rows, k, b.size(0));
-    else check_mm(rows, k, b.size(0), b.size(1));
-    check_gemm_dtypes(a, b, db == 1 ? "addmv_impl_cpu" : "addmm_impl_cpu_");
+    if (db == 1)
+      check_mv(rows, k, b.size(0));
+    else
+      check_mm(rows, k, b.size(0), b.size(1));
+    check_gemm_dtypes(a, b, db == 1 ? "addmv_impl_cpu" : "addmm_impl_cpu_",
+                      db == 1 ? "addmv_impl_cuda" : "addmm_cuda");
     Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
     if (db == 2) out_shape.push_back(b.size(1));
     const Tensor rhs = db == 1 ? b.unsqueeze(1) : b;
@@ -139,9 +153,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     const int64_t k = b.size(-2);
     int64_t folded = b.size(-1);
     for (int64_t d = 0; d + 2 < db; ++d) folded *= b.size(d);
-    if (da == 1) check_mv(folded, k, a.size(0));
-    else check_mm(folded, k, a.size(1), a.size(0));
-    check_gemm_dtypes(b, a, da == 1 ? "addmv_impl_cpu" : "addmm_impl_cpu_");
+    if (da == 1)
+      check_mv(folded, k, a.size(0));
+    else
+      check_mm(folded, k, a.size(1), a.size(0));
+    check_gemm_dtypes(b, a, da == 1 ? "addmv_impl_cpu" : "addmm_impl_cpu_",
+                      da == 1 ? "addmv_impl_cuda" : "addmm_cuda");
   }
   return broadcast_batched(a, b);
 }

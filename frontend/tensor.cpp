@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
+#include "kiln/frontend/autograd/record.h"
 #include "kiln/frontend/checks.h"
 #include "kiln/frontend/elements.h"
 #include "kiln/frontend/format.h"
@@ -40,8 +41,7 @@ void for_each_element(const Tensor& t, Fn&& fn) {
   const auto& ti = impl_of(t);
   const char* base = static_cast<const char*>(frontend::realized_data(t));
   const int64_t item = static_cast<int64_t>(itemsize(ti.dtype()));
-  runtime::for_each_strided(ti.sizes, ti.strides, 0,
-                            [&](int64_t pos) { fn(base + pos * item); });
+  runtime::for_each_strided(ti.sizes, ti.strides, 0, [&](int64_t pos) { fn(base + pos * item); });
 }
 
 template <class T>
@@ -64,8 +64,7 @@ T convert_element(const void* p, DType dtype) {
 template <class T>
 T Tensor::item() const {
   if (numel() != 1)
-    throw Error(absl::StrCat("a Tensor with ", numel(),
-                             " elements cannot be converted to Scalar"));
+    throw Error(absl::StrCat("a Tensor with ", numel(), " elements cannot be converted to Scalar"));
   if (device().is_cuda()) return cpu().item<T>();  // synchronizes
   return convert_element<T>(frontend::realized_data(*this), dtype());
 }
@@ -73,16 +72,26 @@ T Tensor::item() const {
 template <class T>
 T* Tensor::data_ptr() const {
   DType want = float32;
-  if constexpr (std::is_same_v<T, Half>) want = float16;
-  else if constexpr (std::is_same_v<T, BFloat16>) want = bfloat16;
-  else if constexpr (std::is_same_v<T, bool>) want = boolean;
-  else if constexpr (std::is_same_v<T, float>) want = float32;
-  else if constexpr (std::is_same_v<T, double>) want = float64;
-  else if constexpr (std::is_same_v<T, int8_t>) want = int8;
-  else if constexpr (std::is_same_v<T, int16_t>) want = int16;
-  else if constexpr (std::is_same_v<T, int32_t>) want = int32;
-  else if constexpr (std::is_same_v<T, int64_t>) want = int64;
-  else if constexpr (std::is_same_v<T, uint8_t>) want = uint8;
+  if constexpr (std::is_same_v<T, Half>)
+    want = float16;
+  else if constexpr (std::is_same_v<T, BFloat16>)
+    want = bfloat16;
+  else if constexpr (std::is_same_v<T, bool>)
+    want = boolean;
+  else if constexpr (std::is_same_v<T, float>)
+    want = float32;
+  else if constexpr (std::is_same_v<T, double>)
+    want = float64;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    want = int8;
+  else if constexpr (std::is_same_v<T, int16_t>)
+    want = int16;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    want = int32;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    want = int64;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    want = uint8;
   if (want != dtype())
     throw Error(absl::StrCat("expected scalar type ", frontend::torch_type_name(want),
                              " but found ", frontend::torch_type_name(dtype())));
@@ -102,9 +111,9 @@ std::vector<T> Tensor::tolist() const {
   return out;
 }
 
-#define KILN_INSTANTIATE_HOST_ACCESS(T)          \
-  template T Tensor::item<T>() const;            \
-  template T* Tensor::data_ptr<T>() const;       \
+#define KILN_INSTANTIATE_HOST_ACCESS(T)    \
+  template T Tensor::item<T>() const;      \
+  template T* Tensor::data_ptr<T>() const; \
   template std::vector<T> Tensor::tolist<T>() const;
 KILN_INSTANTIATE_HOST_ACCESS(float)
 KILN_INSTANTIATE_HOST_ACCESS(double)
@@ -128,8 +137,9 @@ Tensor Tensor::to(Device device) const {
   if (device.is_cuda() && !cuda_is_available())
     throw Error(absl::StrCat("cannot move a tensor to ", device.str(),
                              ": CUDA is not available (no CUDA driver or no GPU)"));
-  // The dense values on the source device, then one copy. The result is a new leaf: gradients
-  // do not flow back through a device transfer yet (docs/cuda.md).
+  // The dense values on the source device, then one copy. The copy is a leaf of the lazy
+  // graph (each realization graph lives on one device); autograd gives it a GradFn that moves
+  // its gradient back (record_transfer).
   const Tensor src = contiguous();
   const auto& ti = impl_of(src);
   if (!ti.storage->value->realized()) frontend::realize({ti.storage->value});
@@ -148,8 +158,10 @@ Tensor Tensor::to(Device device) const {
     runtime::cuda::copy_device_to_host(host->data(), at, nbytes, here.index());
     runtime::cuda::copy_host_to_device(out->data(), host->data(), nbytes, device.index());
   }
-  return frontend::make_tensor(
+  Tensor result = frontend::make_tensor(
       frontend::make_leaf(std::move(out), ir::TensorType{dtype(), sizes()}, device));
+  frontend::autograd::record_transfer(*this, result);
+  return result;
 }
 
 Tensor Tensor::contiguous() const {

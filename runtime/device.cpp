@@ -1,5 +1,6 @@
 #include "kiln/runtime/device.h"
 
+#include <atomic>
 #include <charconv>
 #include <ostream>
 
@@ -22,11 +23,23 @@ Device::Device(std::string_view spec) : type_(Type::kCPU), index_(0) {
               "' (expected 'cpu', 'cuda' or 'cuda:N')");
 }
 
-std::string Device::str() const {
-  return is_cpu() ? "cpu" : "cuda:" + std::to_string(index_);
-}
+std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index_); }
 
 bool cuda_is_available() { return runtime::cuda::device_count() > 0; }
+
+namespace {
+// -1: cpu, n >= 0: cuda:n (one word, so that reads need no lock).
+std::atomic<int> default_device_code{-1};
+}  // namespace
+
+void set_default_device(Device device) {
+  default_device_code.store(device.is_cpu() ? -1 : device.index(), std::memory_order_relaxed);
+}
+
+Device get_default_device() {
+  const int code = default_device_code.load(std::memory_order_relaxed);
+  return code < 0 ? cpu : Device(Device::Type::kCUDA, code);
+}
 
 std::ostream& operator<<(std::ostream& os, Device d) { return os << d.str(); }
 

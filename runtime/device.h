@@ -12,7 +12,8 @@ class Device {
  public:
   enum class Type : uint8_t { kCPU, kCUDA };
 
-  constexpr Device(Type type, int index = 0) : type_(type), index_(type == Type::kCPU ? 0 : index) {}
+  constexpr Device(Type type, int index = 0)
+      : type_(type), index_(type == Type::kCPU ? 0 : index) {}
   // "cpu", "cuda", "cuda:1"; throws kiln::Error on anything else.
   explicit Device(std::string_view spec);
   explicit Device(const char* spec) : Device(std::string_view(spec)) {}
@@ -40,6 +41,12 @@ inline constexpr Device cuda{Device::Type::kCUDA, 0};
 // True when the CUDA driver (libcuda.so.1, loaded at run time) is present and reports at least
 // one device.
 bool cuda_is_available();
+
+// The device of tensors created without one (torch.set_default_device): creation functions,
+// modules' parameters and data loaders made with no `.device` use it. cpu until set.
+// Process-wide; tensors already made keep their device.
+void set_default_device(Device device);
+Device get_default_device();
 
 std::ostream& operator<<(std::ostream& os, Device d);
 

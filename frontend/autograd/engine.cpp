@@ -42,6 +42,7 @@ void add_into(Tensor& slot, const Tensor& g) { slot = slot.defined() ? slot + g 
 // Runs one recorded fragment backwards from the gradient `g` of its result; returns the
 // gradient for each of its edges (undefined where none arrives).
 std::vector<Tensor> run_fragment(const GradFn& fn, const Tensor& g, bool create_graph) {
+  if (fn.custom_backward) return fn.custom_backward(g);
   const size_t n = fn.values.size();
   for (const GradFn::Value& v : fn.values)
     if (v.defined_by < 0 && v.watched->version != v.version)
@@ -104,7 +105,7 @@ std::vector<Tensor> run_fragment(const GradFn& fn, const Tensor& g, bool create_
 }
 
 void release(GradFn& fn) {
-  if (fn.is_view) return;
+  if (fn.is_view || fn.custom_backward) return;
   fn.release_kept();
   fn.values.clear();
   fn.nodes.clear();

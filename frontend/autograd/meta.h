@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -76,6 +77,10 @@ struct GradFn {
   // A view's fragment: it needs no saved values beyond its input's, so a backward pass leaves
   // it usable (as PyTorch's view functions, which save nothing, stay usable).
   bool is_view = false;
+  // An op outside the IR (a device transfer): its backward as a function from the result's
+  // gradient to one gradient per edge, in place of a fragment. It saves nothing, so a
+  // backward pass leaves it usable.
+  std::function<std::vector<Tensor>(const Tensor& g)> custom_backward;
 
   GradFn() = default;
   GradFn(const GradFn&) = delete;

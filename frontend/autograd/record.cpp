@@ -286,6 +286,20 @@ void finish_write(const std::shared_ptr<TensorImpl>& t, const PendingWrite& pend
 
 namespace kiln::frontend::autograd {
 
+void record_transfer(const Tensor& source, const Tensor& result) {
+  if (!grad_enabled() || !source.requires_grad()) return;
+  auto fn = std::make_shared<GradFn>();
+  fn->next.push_back(current_edge(*source.impl()));
+  fn->output = 0;  // a live GradFn (a released one has output < 0)
+  const Device from = source.device();
+  fn->custom_backward = [from](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; };
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->requires_grad = true;
+  meta->grad_fn = std::move(fn);
+  meta->version = result.impl()->storage->version;
+  result.impl()->autograd = std::move(meta);
+}
+
 GradFn::~GradFn() {
   release_kept();
   thread_local std::vector<std::shared_ptr<GradFn>> orphans;

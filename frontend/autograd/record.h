@@ -44,6 +44,10 @@ void preserve_read_value(const PendingWrite& pending, const LazyPtr& node);
 // history read the value before the write, which the buffer still holds, so it stays valid.
 void accept_own_write(const PendingWrite& pending, const LazyPtr& node);
 
+// `result` = `source` moved to another device (Tensor::to): when grad mode is on and `source`
+// requires grad, `result` gets a GradFn that moves its gradient back to source's device.
+void record_transfer(const Tensor& source, const Tensor& result);
+
 // The fragment from `root` down to the noted reads (null when nothing in it requires grad).
 std::shared_ptr<GradFn> capture(const LazyPtr& root);
 

@@ -50,7 +50,7 @@ Tensor nll_loss_in_graph(const Tensor& logp, const Tensor& target, const Shape& 
   const int64_t m = target.numel();
   const Tensor valid = target.ne(options.ignore_index);
   const Tensor safe = where(valid, target, Scalar(int64_t{0}));
-  const Tensor picked = logp.index({arange(m), safe});
+  const Tensor picked = logp.index({arange(m, {.device = logp.device()}), safe});
   Tensor per_weight;
   Tensor losses = -picked;
   if (weight.defined()) {

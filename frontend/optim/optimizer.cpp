@@ -148,7 +148,8 @@ StateDict Optimizer::state_dict() const {
   for (size_t id = 0; id < state_.size(); ++id) {
     const ParamState& s = state_[id];
     const std::string prefix = absl::StrCat("state.", id, ".");
-    for (const auto& [name, value] : s.numbers) out.insert(prefix + name, tensor(value, float32));
+    for (const auto& [name, value] : s.numbers)
+      out.insert(prefix + name, tensor(value, {.dtype = float32, .device = cpu}));
     for (const auto& [name, t] : s.tensors) out.insert(prefix + name, t.clone());
   }
   int64_t next_id = 0;
