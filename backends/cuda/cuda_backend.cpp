@@ -29,6 +29,7 @@ std::atomic<uint64_t> matmuls{0};
 std::atomic<uint64_t> mma_matmuls{0};
 std::atomic<uint64_t> host_runs{0};
 std::atomic<uint64_t> copy_steps{0};
+std::atomic<uint64_t> index_steps{0};
 
 // Bump when the emitted code changes for kernels whose keys stay the same.
 constexpr std::string_view kCodegenVersion = "cuda-codegen/1\n";
@@ -76,8 +77,13 @@ void* error_word(int index) {
 }  // namespace
 
 CudaBackendStats cuda_backend_stats() {
-  return CudaBackendStats{launched.load(), matmuls.load(), mma_matmuls.load(), host_runs.load(),
-                          copy_steps.load()};
+  return CudaBackendStats{launched.load(),  matmuls.load(),    mma_matmuls.load(),
+                          host_runs.load(), copy_steps.load(), index_steps.load()};
+}
+
+void launch_kernel(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y,
+                   unsigned blocks_z, void** params) {
+  launch_with(index, f, blocks_x, blocks_y, blocks_z, 256, params);
 }
 
 BufferPtr upload(const BufferPtr& host, Device device) {
@@ -161,7 +167,9 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
   const DType dtype = node.type.dtype;
   const Shape& out = node.type.shape;
   const size_t rank = out.size();
-  if (!matmul_supported(dtype) || rank < 2 || rank - 2 > static_cast<size_t>(kMaxBatchDims))
+  const bool integer = matmul_int_supported(dtype);
+  if (!(integer || matmul_supported(dtype)) || rank < 2 ||
+      rank - 2 > static_cast<size_t>(kMaxBatchDims))
     return nullptr;
   MatmulParams p;
   p.m = out[rank - 2];
@@ -170,6 +178,7 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
   int64_t batch = 1;
   for (size_t d = 0; d + 2 < rank; ++d) batch *= out[d];
   if (batch > 65535) return nullptr;
+  if (integer && (p.m + 15) / 16 > 65535) return nullptr;  // the grid's y limit
   const ir::OperandView &a = step.operands[0], &b = step.operands[1];
   p.a = reinterpret_cast<uint64_t>(operands[0]->data());
   p.b = reinterpret_cast<uint64_t>(operands[1]->data());
@@ -189,6 +198,15 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
       runtime::Buffer::allocate(static_cast<size_t>(numel(out)) * itemsize(dtype), device());
   p.c = reinterpret_cast<uint64_t>(result->data());
   if (numel(out) == 0) return result;
+  if (integer) {
+    const std::string symbol = matmul_int_symbol(dtype);
+    rc::CUfunction f = cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol,
+                                     [&] { return matmul_int_source(dtype); });
+    launch(index_, f, static_cast<unsigned>((p.n + 15) / 16),
+           static_cast<unsigned>((p.m + 15) / 16), static_cast<unsigned>(batch), 256, &p);
+    ++matmuls;
+    return result;
+  }
   const char* mma_env = std::getenv("KILN_CUDA_MMA");
   const bool mma = (mma_env == nullptr || std::string(mma_env) != "0") && matmul_mma_fits(dtype, p);
   const std::string symbol = mma ? matmul_mma_symbol(dtype) : matmul_symbol(dtype);
@@ -212,6 +230,10 @@ BufferPtr CudaKernelRunner::run_library(const ir::Graph& graph, const ir::Progra
   if (node.op == ir::Op::cat || node.op == ir::Op::as_strided_scatter) {
     result = run_copy_step(graph, step, operands);
     if (result) ++copy_steps;
+  }
+  if (node.op == ir::Op::index || node.op == ir::Op::index_put) {
+    result = run_index_step(graph, step, operands);
+    if (result) ++index_steps;
   }
   if (!result) {
     // The host path: download, run on the reference interpreter, upload.

@@ -3,17 +3,18 @@
 // launched on the device's default stream. Every buffer it reads or allocates is device
 // memory of its device.
 //
-// Library steps: matmul of float32/float64/float16/bfloat16 runs the kernels of matmul.h (its
-// epilogue as a kernel over the result right after); cat and as_strided_scatter run as copy
-// kernels (copy_steps.cpp). The rest (index, index_put, integer and bool matmul, scatter
-// windows that alias) takes the correct but slow path:
-// operands are copied to the host, the node runs on the reference interpreter
-// (backends::run_node_on_interpreter) and the result is copied back.
+// Library steps: matmul runs the kernels of matmul.h (its epilogue as a kernel over the result
+// right after); cat and as_strided_scatter run as copy kernels (copy_steps.cpp); index and
+// index_put as gather/scatter kernels (index_steps.h). The rest (scatter windows that alias,
+// steps beyond those kernels' limits) takes the correct but slow path: operands are copied to
+// the host, the node runs on the reference interpreter (backends::run_node_on_interpreter) and
+// the result is copied back.
 #pragma once
 
 #include <cstdint>
 
 #include "kiln/backends/program_runner.h"
+#include "kiln/runtime/cuda/cuda_api.h"
 
 namespace kiln::backends::cuda {
 
@@ -23,6 +24,7 @@ struct CudaBackendStats {
   uint64_t mma_matmuls = 0;        // of those, steps on the tensor-core kernel
   uint64_t host_library_runs = 0;  // library steps run on the host interpreter
   uint64_t copy_steps = 0;         // cat / as_strided_scatter steps run as copy kernels
+  uint64_t index_steps = 0;        // index / index_put steps run as gather/scatter kernels
 };
 CudaBackendStats cuda_backend_stats();
 
@@ -49,6 +51,9 @@ class CudaKernelRunner final : public KernelRunner {
   // a scatter window whose points may alias (the host path keeps its last-write-wins order).
   BufferPtr run_copy_step(const ir::Graph& graph, const ir::ProgramStep& step,
                           absl::Span<const BufferPtr> operands);
+  // index and index_put as kernels (index_steps.cpp); null when the step exceeds their limits.
+  BufferPtr run_index_step(const ir::Graph& graph, const ir::ProgramStep& step,
+                           absl::Span<const BufferPtr> operands);
 
   int index_;
 };
@@ -66,6 +71,11 @@ class CudaBackend final : public Backend {
 
 // The backend of device cuda:index (one per device, never destroyed).
 CudaBackend& cuda_backend(int index);
+
+// Launches `f` on device `index`'s default stream with 256-thread blocks; params is
+// cuLaunchKernel's kernelParams (one pointer per kernel parameter). Counted in kernels_launched.
+void launch_kernel(int index, runtime::cuda::CUfunction f, unsigned blocks_x, unsigned blocks_y,
+                   unsigned blocks_z, void** params);
 
 // Buffers between host and device: a device copy of a host buffer and a host copy of a device
 // buffer (both complete on return).

@@ -52,4 +52,11 @@ bool matmul_mma_fits(DType dtype, const MatmulParams& p);
 std::string matmul_mma_source(DType dtype);
 std::string matmul_mma_symbol(DType dtype);
 
+// Integer and bool matmul (matmul_int.cpp): one thread per result element over the same
+// MatmulParams, grid ceil(n / 16) x ceil(m / 16) x batch of 256 threads, with the
+// interpreter's wraparound (integers) and or-of-ands (bool).
+bool matmul_int_supported(DType dtype);
+std::string matmul_int_source(DType dtype);
+std::string matmul_int_symbol(DType dtype);
+
 }  // namespace kiln::backends::cuda

@@ -1,5 +1,5 @@
 // The CUDA backend on a device: transfers, every elementwise op and reduction against the CPU
-// path, matmul, library steps on the host path, random graphs against the interpreter, and the
+// path, matmul, library steps, random graphs against the interpreter, and the
 // allocator's statistics. Every test skips when cuda_is_available() is false (no driver or no
 // GPU), and the device-free behaviour (clear errors) is tested here too.
 #include <gtest/gtest.h>
