@@ -5,12 +5,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/cpu/kernel_cache.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/matmul.h"
+#include "kiln/backends/cuda/matmul_wgmma_launch.h"
 #include "kiln/backends/cuda/module_cache.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/passes/lower_program.h"
@@ -27,6 +29,7 @@ namespace rc = runtime::cuda;
 std::atomic<uint64_t> launched{0};
 std::atomic<uint64_t> matmuls{0};
 std::atomic<uint64_t> mma_matmuls{0};
+std::atomic<uint64_t> wgmma_matmuls{0};
 std::atomic<uint64_t> host_runs{0};
 std::atomic<uint64_t> copy_steps{0};
 
@@ -76,8 +79,8 @@ void* error_word(int index) {
 }  // namespace
 
 CudaBackendStats cuda_backend_stats() {
-  return CudaBackendStats{launched.load(), matmuls.load(), mma_matmuls.load(), host_runs.load(),
-                          copy_steps.load()};
+  return CudaBackendStats{launched.load(),      matmuls.load(),   mma_matmuls.load(),
+                          wgmma_matmuls.load(), host_runs.load(), copy_steps.load()};
 }
 
 BufferPtr upload(const BufferPtr& host, Device device) {
@@ -189,8 +192,19 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
       runtime::Buffer::allocate(static_cast<size_t>(numel(out)) * itemsize(dtype), device());
   p.c = reinterpret_cast<uint64_t>(result->data());
   if (numel(out) == 0) return result;
-  const char* mma_env = std::getenv("KILN_CUDA_MMA");
-  const bool mma = (mma_env == nullptr || std::string(mma_env) != "0") && matmul_mma_fits(dtype, p);
+  const MmaMode mode = mma_mode();
+  if (mode == MmaMode::kAuto && wgmma_device(index_)) {
+    // Hopper: TMA + wgmma where the operands' layout allows (else the kernels below).
+    if (const std::optional<WgmmaPlan> plan = matmul_wgmma_plan(dtype, p);
+        plan && launch_matmul_wgmma(index_, dtype, p, *plan, batch)) {
+      ++launched;
+      if (sync_after_launch()) rc::synchronize(index_);
+      ++matmuls;
+      ++wgmma_matmuls;
+      return result;
+    }
+  }
+  const bool mma = mode != MmaMode::kOff && matmul_mma_fits(dtype, p);
   const std::string symbol = mma ? matmul_mma_symbol(dtype) : matmul_symbol(dtype);
   rc::CUfunction f = cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol, [&] {
     return mma ? matmul_mma_source(dtype) : matmul_source(dtype);
