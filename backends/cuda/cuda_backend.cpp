@@ -5,12 +5,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/cpu/kernel_cache.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/matmul.h"
+#include "kiln/backends/cuda/matmul_wgmma_launch.h"
 #include "kiln/backends/cuda/module_cache.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/passes/lower_program.h"
@@ -27,6 +29,7 @@ namespace rc = runtime::cuda;
 std::atomic<uint64_t> launched{0};
 std::atomic<uint64_t> matmuls{0};
 std::atomic<uint64_t> mma_matmuls{0};
+std::atomic<uint64_t> wgmma_matmuls{0};
 std::atomic<uint64_t> host_runs{0};
 std::atomic<uint64_t> copy_steps{0};
 std::atomic<uint64_t> index_steps{0};
@@ -77,8 +80,15 @@ void* error_word(int index) {
 }  // namespace
 
 CudaBackendStats cuda_backend_stats() {
-  return CudaBackendStats{launched.load(),  matmuls.load(),    mma_matmuls.load(),
-                          host_runs.load(), copy_steps.load(), index_steps.load()};
+  CudaBackendStats stats;
+  stats.kernels_launched = launched.load();
+  stats.matmuls = matmuls.load();
+  stats.mma_matmuls = mma_matmuls.load();
+  stats.wgmma_matmuls = wgmma_matmuls.load();
+  stats.host_library_runs = host_runs.load();
+  stats.copy_steps = copy_steps.load();
+  stats.index_steps = index_steps.load();
+  return stats;
 }
 
 void launch_kernel(int index, rc::CUfunction f, unsigned blocks_x, unsigned blocks_y,
@@ -207,8 +217,19 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
     ++matmuls;
     return result;
   }
-  const char* mma_env = std::getenv("KILN_CUDA_MMA");
-  const bool mma = (mma_env == nullptr || std::string(mma_env) != "0") && matmul_mma_fits(dtype, p);
+  const MmaMode mode = mma_mode();
+  if (mode == MmaMode::kAuto && wgmma_device(index_)) {
+    // Hopper: TMA + wgmma where the operands' layout allows (else the kernels below).
+    if (const std::optional<WgmmaPlan> plan = matmul_wgmma_plan(dtype, p);
+        plan && launch_matmul_wgmma(index_, dtype, p, *plan, batch)) {
+      ++launched;
+      if (sync_after_launch()) rc::synchronize(index_);
+      ++matmuls;
+      ++wgmma_matmuls;
+      return result;
+    }
+  }
+  const bool mma = mode != MmaMode::kOff && matmul_mma_fits(dtype, p);
   const std::string symbol = mma ? matmul_mma_symbol(dtype) : matmul_symbol(dtype);
   rc::CUfunction f = cuda_function(index_, absl::StrCat("matmul/1\n", symbol), symbol, [&] {
     return mma ? matmul_mma_source(dtype) : matmul_source(dtype);

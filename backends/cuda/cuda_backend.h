@@ -21,7 +21,8 @@ namespace kiln::backends::cuda {
 struct CudaBackendStats {
   uint64_t kernels_launched = 0;
   uint64_t matmuls = 0;            // matmul steps on the device kernels
-  uint64_t mma_matmuls = 0;        // of those, steps on the tensor-core kernel
+  uint64_t mma_matmuls = 0;        // of those, steps on the mma.sync tensor-core kernel
+  uint64_t wgmma_matmuls = 0;      // of those, steps on the Hopper wgmma/TMA kernel
   uint64_t host_library_runs = 0;  // library steps run on the host interpreter
   uint64_t copy_steps = 0;         // cat / as_strided_scatter steps run as copy kernels
   uint64_t index_steps = 0;        // index / index_put steps run as gather/scatter kernels

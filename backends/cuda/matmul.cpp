@@ -8,8 +8,9 @@
 namespace kiln::backends::cuda {
 namespace {
 
-// T: storage type; A: accumulator; LOAD(x): storage -> A; STORE(x): A -> storage.
-constexpr std::string_view kMatmul = R"CUDA(
+// What every kernel over MatmulParams starts with (this file's and matmul_mma.cpp's): the
+// parameter struct (T: the storage type) and the batch entry's offsets.
+constexpr std::string_view kMatmulCommon = R"CUDA(
 struct MatmulParams {
   const T* a; const T* b; T* c;
   i64 m, n, k;
@@ -19,6 +20,22 @@ struct MatmulParams {
   i64 batch_sizes[6], a_batch[6], b_batch[6];
 };
 
+// Element offsets in A and B of batch entry blockIdx.z (row-major over the batch dims).
+KI void matmul_batch_bases(const MatmulParams& p, i64& a_base, i64& b_base) {
+  a_base = p.a_offset;
+  b_base = p.b_offset;
+  i64 rest = blockIdx.z;
+  for (int d = (int)p.batch_dims - 1; d >= 0; --d) {
+    const i64 coord = rest % p.batch_sizes[d];
+    rest /= p.batch_sizes[d];
+    a_base += coord * p.a_batch[d];
+    b_base += coord * p.b_batch[d];
+  }
+}
+)CUDA";
+
+// T: storage type; A: accumulator; LOAD(x): storage -> A; STORE(x): A -> storage.
+constexpr std::string_view kMatmul = R"CUDA(
 extern "C" __global__ void __launch_bounds__(256) SYMBOL(const MatmulParams p) {
   constexpr int BM = TILE_M, BN = TILE_N, BK = 8, TM = BM / 16, TN = BN / 16;
   __shared__ A As[2][BK][BM];
@@ -26,14 +43,8 @@ extern "C" __global__ void __launch_bounds__(256) SYMBOL(const MatmulParams p) {
   const int tid = threadIdx.x;
   const int tx = tid % 16, ty = tid / 16;
   const i64 row0 = (i64)blockIdx.y * BM, col0 = (i64)blockIdx.x * BN;
-  // The batch entry's offsets.
-  i64 a_base = p.a_offset, b_base = p.b_offset, rest = blockIdx.z;
-  for (int d = (int)p.batch_dims - 1; d >= 0; --d) {
-    const i64 coord = rest % p.batch_sizes[d];
-    rest /= p.batch_sizes[d];
-    a_base += coord * p.a_batch[d];
-    b_base += coord * p.b_batch[d];
-  }
+  i64 a_base, b_base;
+  matmul_batch_bases(p, a_base, b_base);
   const T* __restrict__ a = p.a + a_base;
   const T* __restrict__ b = p.b + b_base;
   T* __restrict__ c = p.c + (i64)blockIdx.z * p.m * p.n;
@@ -145,9 +156,17 @@ std::string matmul_source(DType dtype) {
       absl::StrReplaceAll(sv(kMatmul), {{"SYMBOL", matmul_symbol(dtype)},
                                         {"TILE_M", absl::StrCat(matmul_tile_m(dtype))},
                                         {"TILE_N", absl::StrCat(matmul_tile_n(dtype))}});
-  return absl::StrCat(sv(cuda_prelude()), "\n#define T ", t, "\n#define A ", a,
-                      "\n#define LOAD(x) ", load, "\n#define STORE(x) ", store, "\n#define FMA ",
-                      fma, "\n", body);
+  return matmul_module_source(
+      t,
+      absl::StrCat("#define A ", a, "\n#define LOAD(x) ", load, "\n#define STORE(x) ", store,
+                   "\n#define FMA ", fma, "\n"),
+      body);
+}
+
+std::string matmul_module_source(std::string_view storage, std::string_view defines,
+                                 std::string_view kernel) {
+  return absl::StrCat(sv(cuda_prelude()), "\n#define T ", sv(storage), "\n", sv(defines),
+                      sv(kMatmulCommon), sv(kernel));
 }
 
 }  // namespace kiln::backends::cuda

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "kiln/ir/dtype.h"
 
@@ -40,6 +42,11 @@ struct MatmulParams {
   int64_t b_batch_strides[kMaxBatchDims] = {};
 };
 
+// A matmul module over MatmulParams: the prelude, `#define T storage`, `defines`, the
+// parameter struct and matmul_batch_bases() shared by the kernels, then `kernel`.
+std::string matmul_module_source(std::string_view storage, std::string_view defines,
+                                 std::string_view kernel);
+
 // Block tile of the kernel for `dtype` (grid = ceil(n / bn) x ceil(m / bm) x batch).
 int matmul_tile_m(DType dtype);
 int matmul_tile_n(DType dtype);
@@ -47,7 +54,7 @@ int matmul_tile_n(DType dtype);
 // Tensor cores (matmul_mma.cpp): float16/bfloat16 with mma.sync m16n8k16 and float
 // accumulators, 128 x 128 block tiles, for operands that meet its layout rules (dense along k
 // and n, 8-element aligned strides and offsets, k a multiple of 32, n of 8). Others take the
-// tiled kernel above. KILN_CUDA_MMA=0 (read at each call) turns it off.
+// tiled kernel above. KILN_CUDA_MMA=0 (mma_mode below) turns it off.
 bool matmul_mma_fits(DType dtype, const MatmulParams& p);
 std::string matmul_mma_source(DType dtype);
 std::string matmul_mma_symbol(DType dtype);
@@ -58,5 +65,36 @@ std::string matmul_mma_symbol(DType dtype);
 bool matmul_int_supported(DType dtype);
 std::string matmul_int_source(DType dtype);
 std::string matmul_int_symbol(DType dtype);
+
+// Hopper tensor cores (matmul_wgmma.cpp, sm_90a only): float16/bfloat16 with TMA loads and
+// wgmma.mma_async m64n256k16, 128 x 256 block tiles of 384 threads (a producer warpgroup and
+// two consumer warpgroups) and kWgmmaSharedBytes of dynamic shared memory.
+inline constexpr int kWgmmaTileM = 128;
+inline constexpr int kWgmmaTileN = 256;
+inline constexpr int kWgmmaThreads = 384;
+inline constexpr int kWgmmaSharedBytes = 4 * (128 + 256) * 128 + 1024 + 64;
+
+// How the operands of a matmul map onto TMA tensor maps (matmul_wgmma_plan).
+struct WgmmaPlan {
+  // Each operand is K-major (k has unit stride: A row-major, B = w.t()) or MN-major (m resp. n
+  // has unit stride: wgmma's transpose flag).
+  bool a_mn_major = false, b_mn_major = false;
+  // The operand's element offset of batch entry z is z * stride (row-major batch index);
+  // 0 means every batch entry reads the same matrix.
+  int64_t a_batch_stride = 0, b_batch_stride = 0;
+};
+
+// The plan when the operands meet the kernel's rules (TMA's: the unit-stride dim innermost,
+// other strides and the base addresses 16-byte aligned, batch dims that collapse into one
+// stride), else nullopt. m, n and k are free (edge tiles read zeros and store nothing).
+std::optional<WgmmaPlan> matmul_wgmma_plan(DType dtype, const MatmulParams& p);
+std::string matmul_wgmma_source(DType dtype, bool a_mn_major, bool b_mn_major);
+std::string matmul_wgmma_symbol(DType dtype, bool a_mn_major, bool b_mn_major);
+
+// Which tensor-core kernels KILN_CUDA_MMA (read at each call) allows: unset, "1" or "wgmma":
+// wgmma where the device is sm_90 and the plan fits, else mma.sync; "sync": mma.sync only; "0":
+// the tiled kernel only.
+enum class MmaMode { kAuto, kSyncOnly, kOff };
+MmaMode mma_mode();
 
 }  // namespace kiln::backends::cuda

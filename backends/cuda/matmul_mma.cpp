@@ -12,22 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "kiln/backends/cuda/codegen.h"
 #include "kiln/ir/absl_compat.h"
 
 namespace kiln::backends::cuda {
 namespace {
 
 constexpr std::string_view kMma = R"CUDA(
-struct MatmulParams {
-  const u16* a; const u16* b; u16* c;
-  i64 m, n, k;
-  i64 a_offset, a_stride_m, a_stride_k;
-  i64 b_offset, b_stride_k, b_stride_n;
-  i64 batch_dims;
-  i64 batch_sizes[6], a_batch[6], b_batch[6];
-};
-
 struct __align__(16) Chunk { unsigned x, y, z, w; };
 
 // Two blocks per SM (128 registers per thread, no spills on sm_90).
@@ -38,13 +28,8 @@ extern "C" __global__ void __launch_bounds__(256, 2) SYMBOL(const MatmulParams p
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
   const i64 row0 = (i64)blockIdx.y * BM, col0 = (i64)blockIdx.x * BN;
-  i64 a_base = p.a_offset, b_base = p.b_offset, rest = blockIdx.z;
-  for (int d = (int)p.batch_dims - 1; d >= 0; --d) {
-    const i64 coord = rest % p.batch_sizes[d];
-    rest /= p.batch_sizes[d];
-    a_base += coord * p.a_batch[d];
-    b_base += coord * p.b_batch[d];
-  }
+  i64 a_base, b_base;
+  matmul_batch_bases(p, a_base, b_base);
   const u16* __restrict__ a = p.a + a_base;
   const u16* __restrict__ b = p.b + b_base;
   u16* __restrict__ c = p.c + (i64)blockIdx.z * p.m * p.n;
@@ -163,7 +148,7 @@ std::string matmul_mma_source(DType dtype) {
       absl::StrReplaceAll(sv(kMma), {{"SYMBOL", matmul_mma_symbol(dtype)},
                                      {"KIND", half ? "f16" : "bf16"},
                                      {"STORE", half ? "(unsigned)k_f2h" : "(unsigned)k_f2b"}});
-  return absl::StrCat(sv(cuda_prelude()), "\n", body);
+  return matmul_module_source("u16", "", body);
 }
 
 }  // namespace kiln::backends::cuda

@@ -4,7 +4,8 @@
 // process loads the cubin instead of running NVRTC again.
 //
 // NVRTC compiles an sm_XX CUBIN for the device found; if that fails (an NVRTC older than the
-// GPU), PTX for the newest architecture it knows, which the driver JIT-compiles.
+// GPU), PTX for the newest architecture it knows, which the driver JIT-compiles (for
+// architecture-specific modules: PTX for the device's own compute_XXa).
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,12 @@ struct ModuleCacheStats {
 
 // The function `symbol` of the module of `key` on device `index`: the module is built from
 // source() (or read from the disk cache) at the first request of `key` on that device; other
-// functions of the same module are then looked up in it. Thread-safe.
+// functions of the same module are then looked up in it. `arch_specific` compiles for the
+// device's sm_XXa (nvrtc.h; the caller checks the device's compute capability). Thread-safe.
 runtime::cuda::CUfunction cuda_function(int index, const std::string& key,
                                         const std::string& symbol,
-                                        const std::function<std::string()>& source);
+                                        const std::function<std::string()>& source,
+                                        bool arch_specific = false);
 
 ModuleCacheStats module_cache_stats();
 

@@ -22,9 +22,11 @@ struct CompiledModule {
 
 // Compiles CUDA C `source` (named `name` in diagnostics) for compute capability `arch`
 // (90 = sm_90). With `cubin` a CUBIN for sm_XX, else PTX for compute_XX (which the driver
-// JIT-compiles for any newer GPU). Throws kiln::Error with NVRTC's log when compilation fails,
-// or when NVRTC is unavailable.
+// JIT-compiles for any newer GPU). `arch_specific` targets sm_XXa / compute_XXa instead: the
+// architecture's own instructions (Hopper's wgmma and setmaxnreg), code that runs only on
+// exactly that compute capability. Throws kiln::Error with NVRTC's log when compilation
+// fails, or when NVRTC is unavailable.
 CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch,
-                             bool cubin = true);
+                             bool cubin = true, bool arch_specific = false);
 
 }  // namespace kiln::backends::cuda

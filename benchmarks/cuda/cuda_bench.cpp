@@ -1,7 +1,9 @@
 // kiln-cuda-bench: the GPU workloads of issue 7 on kiln's CUDA backend, with the reference
 // numbers measured in the same process: a device-to-device copy (bandwidth) and cuBLAS
 // (dlopened: $KILN_CUBLAS_PATH, libcublas.so.13, libcublas.so.12, libcublas.so; skipped when
-// none loads). Prints one JSON object per line (tools/gpu-check.sh builds its table from them)
+// none loads). The bfloat16 matmul runs on each of kiln's kernels (KILN_CUDA_MMA: wgmma where
+// the device has it, mma.sync, no tensor cores); each row names the kernel that ran and its
+// ratio to cuBLAS. Prints one JSON object per line (tools/gpu-check.sh builds its table from them)
 // and exits nonzero on any error, or when CUDA is unavailable.
 #include <dlfcn.h>
 
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/cuda/copy.h"
 #include "kiln/runtime/cuda/cuda_allocator.h"
@@ -26,6 +29,15 @@ namespace {
 void emit(const std::string& name, double ms, const std::string& metric, double value) {
   std::printf("{\"impl\": \"kiln\", \"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.2f}\n",
               name.c_str(), ms, metric.c_str(), value);
+  std::fflush(stdout);
+}
+// A matmul row: which kernel ran and cuBLAS's time over kiln's (0 without cuBLAS).
+void emit(const std::string& name, double ms, const std::string& metric, double value,
+          const std::string& kernel, double vs_cublas) {
+  std::printf(
+      "{\"impl\": \"kiln\", \"workload\": \"%s\", \"ms\": %.4f, \"%s\": %.2f, "
+      "\"kernel\": \"%s\", \"vs_cublas\": %.3f}\n",
+      name.c_str(), ms, metric.c_str(), value, kernel.c_str(), vs_cublas);
   std::fflush(stdout);
 }
 void emit_ref(const std::string& impl, const std::string& name, double ms,
@@ -114,31 +126,11 @@ int main() {
     rc::cuda_free(dst, static_cast<size_t>(n) * 4, 0);
     x = Tensor();
 
-    // 2. Matmul 4096 (float32, bfloat16) on kiln's kernel and on cuBLAS.
+    // 2. Matmul 4096 (float32, bfloat16): cuBLAS first, so that every kiln row can carry its
+    // ratio to cuBLAS (vs_cublas: cuBLAS's time over kiln's).
     const int64_t s = 4096;
     const double flop = 2.0 * s * s * s;
-    manual_seed(0);
-    // bfloat16 twice: on tensor cores, then on the tiled kernel (KILN_CUDA_MMA=0).
-    for (int variant = 0; variant < 3; ++variant) {
-      const DType t = variant == 0 ? float32 : bfloat16;
-      setenv("KILN_CUDA_MMA", variant == 2 ? "0" : "1", 1);
-      const Tensor a = randn({s, s}).to(t).cuda(), b = randn({s, s}).to(t).cuda();
-      Tensor c;
-      const double ms = time_ms(5, [&] {
-        c = matmul(a, b);
-        eval({c});
-      });
-      const std::string name = variant == 0   ? "matmul_4096_f32"
-                               : variant == 1 ? "matmul_4096_bf16"
-                                              : "matmul_4096_bf16_no_tensor_cores";
-      emit(name, ms, "TFLOPS", flop / (ms / 1e3) / 1e12);
-      // spot check one entry against a float64 dot product on the host
-      const Tensor ref = (a[7].cpu().to(float64) * b.t()[9].cpu().to(float64)).sum();
-      const double got = c[7][9].item<double>(), want = ref.item<double>();
-      if (std::abs(got - want) > (t == float32 ? 1e-3 : 5e-2) * (8 + std::abs(want)))
-        throw Error("matmul gave a wrong value: " + std::to_string(got) + " vs " +
-                    std::to_string(want));
-    }
+    double cublas_f32 = 0, cublas_bf16 = 0;
     Cublas cublas;
     if (load_cublas(cublas)) {
       const size_t bytes = static_cast<size_t>(s * s) * 4;
@@ -156,22 +148,64 @@ int main() {
       rc::copy_host_to_device(B, host.data(), bytes, 0);
       const float one = 1.0f, zero = 0.0f;
       const int si = static_cast<int>(s);
-      const double f32 = time_ms(5, [&] {
+      cublas_f32 = time_ms(5, [&] {
         if (cublas.sgemm(cublas.handle, 0, 0, si, si, si, &one, static_cast<float*>(A), si,
                          static_cast<float*>(B), si, &zero, static_cast<float*>(C), si) != 0)
           throw Error("cublasSgemm failed");
       });
-      emit_ref("cublas", "matmul_4096_f32", f32, "TFLOPS", flop / (f32 / 1e3) / 1e12);
-      const double bf16 = time_ms(5, [&] {
+      emit_ref("cublas", "matmul_4096_f32", cublas_f32, "TFLOPS", flop / (cublas_f32 / 1e3) / 1e12);
+      cublas_bf16 = time_ms(5, [&] {
         // CUDA_R_16BF = 14, CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1
         if (cublas.gemm_ex(cublas.handle, 0, 0, si, si, si, &one, A, 14, si, B, 14, si, &zero, C,
                            14, si, 68, -1) != 0)
           throw Error("cublasGemmEx failed");
       });
-      emit_ref("cublas", "matmul_4096_bf16", bf16, "TFLOPS", flop / (bf16 / 1e3) / 1e12);
+      emit_ref("cublas", "matmul_4096_bf16", cublas_bf16, "TFLOPS",
+               flop / (cublas_bf16 / 1e3) / 1e12);
+      rc::cuda_free(A, bytes, 0);
+      rc::cuda_free(B, bytes, 0);
+      rc::cuda_free(C, bytes, 0);
     } else {
       std::printf("{\"note\": \"cuBLAS not found (set KILN_CUBLAS_PATH)\"}\n");
     }
+    manual_seed(0);
+    // Each of kiln's kernels, forced with KILN_CUDA_MMA: bfloat16 on the best kernel for the
+    // device (wgmma on sm_90), on mma.sync, and without tensor cores.
+    struct Variant {
+      DType dtype;
+      const char* mma;
+      const char* workload;
+    };
+    const Variant variants[] = {
+        {float32, "1", "matmul_4096_f32"},
+        {bfloat16, "wgmma", "matmul_4096_bf16"},
+        {bfloat16, "sync", "matmul_4096_bf16_mma_sync"},
+        {bfloat16, "0", "matmul_4096_bf16_no_tensor_cores"},
+    };
+    for (const Variant& v : variants) {
+      const DType t = v.dtype;
+      setenv("KILN_CUDA_MMA", v.mma, 1);
+      const Tensor a = randn({s, s}).to(t).cuda(), b = randn({s, s}).to(t).cuda();
+      Tensor c;
+      const backends::cuda::CudaBackendStats before = backends::cuda::cuda_backend_stats();
+      const double ms = time_ms(5, [&] {
+        c = matmul(a, b);
+        eval({c});
+      });
+      const backends::cuda::CudaBackendStats after = backends::cuda::cuda_backend_stats();
+      const char* kernel = after.wgmma_matmuls > before.wgmma_matmuls ? "wgmma"
+                           : after.mma_matmuls > before.mma_matmuls   ? "mma.sync"
+                                                                      : "tiled";
+      const double ref = t == float32 ? cublas_f32 : cublas_bf16;
+      emit(v.workload, ms, "TFLOPS", flop / (ms / 1e3) / 1e12, kernel, ref > 0 ? ref / ms : 0);
+      // spot check one entry against a float64 dot product on the host
+      const Tensor dot = (a[7].cpu().to(float64) * b.t()[9].cpu().to(float64)).sum();
+      const double got = c[7][9].item<double>(), want = dot.item<double>();
+      if (std::abs(got - want) > (t == float32 ? 1e-3 : 5e-2) * (8 + std::abs(want)))
+        throw Error(std::string(v.workload) + " gave a wrong value: " + std::to_string(got) +
+                    " vs " + std::to_string(want));
+    }
+    unsetenv("KILN_CUDA_MMA");
     rc::synchronize(0);
     return 0;
   } catch (const std::exception& e) {

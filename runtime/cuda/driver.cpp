@@ -75,6 +75,9 @@ Loaded load() {
                    resolve(lib, d.cuEventElapsedTime, "cuEventElapsedTime", w) &&
                    resolve(lib, d.cuGetErrorString, "cuGetErrorString", w);
   if (!all) return l;
+  // Optional entry points: null when this driver lacks them.
+  d.cuTensorMapEncodeTiled =
+      reinterpret_cast<decltype(d.cuTensorMapEncodeTiled)>(dlsym(lib, "cuTensorMapEncodeTiled"));
   const CUresult r = d.cuInit(0);
   if (r != CUDA_SUCCESS) {
     l.why = "cuInit failed with CUDA error " + std::to_string(r);

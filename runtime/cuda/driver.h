@@ -50,6 +50,12 @@ struct Driver {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float*, CUevent, CUevent);
   CUresult (*cuGetErrorString)(CUresult, const char**);
+  // Optional (CUDA 12+ drivers; null on older ones): tensor maps for the Hopper TMA unit.
+  // Arguments: map, data type, rank, global address, sizes, byte strides of dims 1.., box
+  // sizes, element strides, interleave, swizzle, L2 promotion, out-of-bounds fill.
+  CUresult (*cuTensorMapEncodeTiled)(CUtensorMap*, int, unsigned, void*, const uint64_t*,
+                                     const uint64_t*, const unsigned*, const unsigned*, int, int,
+                                     int, int);
 };
 
 // The loaded driver with cuInit done, or null when libcuda.so.1 is missing, lacks an entry
