@@ -51,7 +51,7 @@ CUmodule load(const std::string& image) {
 }  // namespace
 
 CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
-                         const std::function<std::string()>& source) {
+                         const std::function<std::string()>& source, bool fmad) {
   runtime::cuda::ensure_context(index);
   std::lock_guard<std::mutex> lock(mutex());
   Cache& c = cache();
@@ -82,10 +82,10 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
       const std::string src = source();
       CompiledModule m;
       try {
-        m = nvrtc_compile(src, symbol, arch, /*cubin=*/true);
+        m = nvrtc_compile(src, symbol, arch, /*cubin=*/true, fmad);
       } catch (const Error&) {
         // NVRTC may not know this GPU: PTX for a target it does, JIT-compiled by the driver.
-        m = nvrtc_compile(src, symbol, 90, /*cubin=*/false);
+        m = nvrtc_compile(src, symbol, 90, /*cubin=*/false, fmad);
       }
       ++c.stats.compiles;
       module = load(m.image);

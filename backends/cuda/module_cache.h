@@ -23,10 +23,12 @@ struct ModuleCacheStats {
 
 // The function `symbol` of the module of `key` on device `index`: the module is built from
 // source() (or read from the disk cache) at the first request of `key` on that device; other
-// functions of the same module are then looked up in it. Thread-safe.
+// functions of the same module are then looked up in it. Thread-safe. `fmad`: compile with
+// --fmad=true (nvrtc_compile); the key must tell such modules apart.
 runtime::cuda::CUfunction cuda_function(int index, const std::string& key,
                                         const std::string& symbol,
-                                        const std::function<std::string()>& source);
+                                        const std::function<std::string()>& source,
+                                        bool fmad = false);
 
 ModuleCacheStats module_cache_stats();
 

@@ -24,7 +24,12 @@ struct CompiledModule {
 // (90 = sm_90). With `cubin` a CUBIN for sm_XX, else PTX for compute_XX (which the driver
 // JIT-compiles for any newer GPU). Throws kiln::Error with NVRTC's log when compilation fails,
 // or when NVRTC is unavailable.
+//
+// Kernels compile with --fmad=false (no multiply-add contraction: the interpreter's results).
+// `fmad` = true compiles as nvcc does by default (--fmad=true): the random kernels
+// (random_kernels.h) need it to reproduce PyTorch's numbers, since libdevice's log and the
+// Box-Muller transform contract differently under the two settings.
 CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch,
-                             bool cubin = true);
+                             bool cubin = true, bool fmad = false);
 
 }  // namespace kiln::backends::cuda
