@@ -292,12 +292,14 @@ std::string random_kernel_source(RandomKind kind, DType dtype, RandomDraw draw) 
 }
 
 runtime::PhiloxState fill_random(int index, void* out, int64_t numel, const RandomFill& fill) {
-  if (numel >= (int64_t{1} << 31))
-    throw Error(absl::StrCat(
-        "random numbers on CUDA: ", numel,
-        " elements; tensors of 2^31 or more elements are not supported yet (PyTorch splits them "
-        "into 32-bit indexed parts, each with its own generator offset)"));
   check_dtype(fill.kind, fill.dtype);
+  // TensorIterator's can_use_32bit_indexing: the last element's byte offset must fit int32.
+  const int64_t max_offset = 1 + (numel - 1) * static_cast<int64_t>(itemsize(fill.dtype));
+  if (numel > 0 && max_offset > std::numeric_limits<int32_t>::max())
+    throw Error(absl::StrCat(
+        "random numbers on CUDA: ", numel, " elements of ", sv(name(fill.dtype)),
+        " span 2 GiB or more, which is not supported yet (PyTorch splits such tensors into "
+        "32-bit indexed parts, each with its own generator offset)"));
   if (numel <= 0) return runtime::PhiloxState{};
   const RandomDraw draw = random_draw(fill);
   const rc::DeviceProperties& props = rc::device_properties(index);

@@ -69,8 +69,9 @@ RandomLaunch random_launch(int64_t numel, int unroll, int multiprocessors,
 std::string random_kernel_source(RandomKind kind, DType dtype, RandomDraw draw);
 std::string random_kernel_symbol(RandomKind kind, DType dtype, RandomDraw draw);
 
-// Fills `numel` (< 2^31) elements at device address `out` on cuda:index, asynchronously on the
-// default stream, drawing from runtime::cuda_generator(index). Returns the state it used.
+// Fills `numel` elements (spanning less than 2 GiB) at device address `out` on cuda:index,
+// asynchronously on the default stream, drawing from runtime::cuda_generator(index). Returns the
+// state it used.
 runtime::PhiloxState fill_random(int index, void* out, int64_t numel, const RandomFill& fill);
 
 }  // namespace kiln::backends::cuda

@@ -153,6 +153,18 @@ TEST(RandomKernels, HostEmulationUniformIsHalfOpen) {
   }
 }
 
+// PyTorch splits tensors past 32-bit byte offsets into parts with their own offsets: refused.
+TEST(RandomKernels, TensorsOfTwoGiBAreRefused) {
+  RandomFill f;
+  f.dtype = float32;
+  try {
+    (void)backends::cuda::fill_random(0, nullptr, (int64_t{1} << 29) + 1, f);
+    FAIL() << "expected kiln::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 GiB"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RandomKernels, EveryKernelCompiles) {
   if (!backends::cuda::nvrtc_available())
     GTEST_SKIP() << "NVRTC unavailable: " << backends::cuda::why_nvrtc_unavailable();
