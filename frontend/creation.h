@@ -184,7 +184,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype);
 Tensor linspace(Scalar start, Scalar end, int64_t steps, Options options = {});
 Tensor linspace(Scalar start, Scalar end, int64_t steps, DType dtype);
 
-// ---- random (the CPU generator reproduces PyTorch's stream) ----
+// ---- random (the CPU generator reproduces PyTorch's stream; with .device = cuda:N the
+// device's Philox generator reproduces PyTorch's CUDA stream, see frontend/cuda_random.h) ----
 Tensor rand(const Shape& shape, Options options = {});
 Tensor rand(const Shape& shape, DType dtype);
 Tensor randn(const Shape& shape, Options options = {});
@@ -193,10 +194,13 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Options options = 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype);
 Tensor randint(int64_t high, const Shape& shape, Options options = {});
 Tensor randint(int64_t high, const Shape& shape, DType dtype);
-// A random permutation of 0..n-1 (int64 unless options say otherwise), torch.randperm's numbers.
+// A random permutation of 0..n-1 (int64 unless options say otherwise), torch.randperm's CPU
+// numbers (drawn on the CPU generator also for .device = cuda, then copied).
 Tensor randperm(int64_t n, Options options = {});
+// On t's device unless options say otherwise.
 Tensor rand_like(const Tensor& t, Options options = {});
 Tensor randn_like(const Tensor& t, Options options = {});
+// Seeds the CPU generator and every CUDA device's generator (offset back to 0).
 void manual_seed(uint64_t seed);
 uint64_t initial_seed();
 

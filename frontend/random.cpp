@@ -1,5 +1,6 @@
-// Random creation on the CPU generator (PyTorch's mt19937 stream). Numbers are drawn at the
-// call, so the generator advances in program order exactly as in PyTorch.
+// Random creation on the CPU generator (PyTorch's mt19937 stream) and, for `.device = cuda`, on
+// the device's Philox generator (cuda_random.h). Numbers are drawn at the call, so the
+// generators advance in program order exactly as in PyTorch.
 #include <mutex>
 #include <vector>
 
@@ -7,15 +8,15 @@
 #include "kiln/frontend/checks.h"
 #include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
+#include "kiln/frontend/cuda_random.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/runtime/half.h"
+#include "kiln/runtime/philox.h"
 #include "kiln/runtime/random.h"
 
 namespace kiln {
 namespace frontend {
-void check_options(const Options& options);
 void check_shape(const Shape& shape, const char* op);
-Tensor with_grad_option(Tensor t, const Options& options);
 }  // namespace frontend
 
 namespace {
@@ -66,6 +67,16 @@ Tensor generated(DType dtype, const Shape& shape, const Options& options, const 
                                     options);
 }
 
+// Where the tensor is made: options.device, else the default device.
+bool on_cuda(const Options& options) { return frontend::target_device(options).is_cuda(); }
+
+// The checks of generated() for a tensor drawn on the device instead.
+void check_device_draw(const Shape& shape, const Options& options, const char* op) {
+  frontend::check_options(options);
+  frontend::check_shape(shape, op);
+  frontend::fail_if_tracing(absl::StrCat(op, ": random numbers are drawn at the call"));
+}
+
 DType floating_dtype(const Options& options, const char* op) {
   const DType dtype = options.dtype.value_or(float32);
   if (!is_floating_point(dtype))
@@ -78,6 +89,11 @@ DType floating_dtype(const Options& options, const char* op) {
 
 Tensor rand(const Shape& shape, Options options) {
   const DType dtype = floating_dtype(options, "check_uniform_bounds");
+  if (on_cuda(options)) {
+    check_device_draw(shape, options, "rand");
+    return frontend::with_grad_option(
+        frontend::cuda_uniform(shape, dtype, 0.0, 1.0, frontend::target_device(options)), options);
+  }
   return generated(dtype, shape, options, "rand", [](auto* data, int64_t n) {
     using T = std::remove_pointer_t<decltype(data)>;
     if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, Half> ||
@@ -91,6 +107,12 @@ Tensor rand(const Shape& shape, Options options) {
 Tensor rand(const Shape& shape, DType dtype) { return rand(shape, Options{.dtype = dtype}); }
 
 Tensor randn(const Shape& shape, Options options) {
+  if (on_cuda(options)) {
+    const DType dtype = floating_dtype(options, "normal_kernel_cuda");
+    check_device_draw(shape, options, "randn");
+    return frontend::with_grad_option(
+        frontend::cuda_normal(shape, dtype, 0.0, 1.0, frontend::target_device(options)), options);
+  }
   const DType dtype = floating_dtype(options, "normal_kernel_cpu");
   return generated(dtype, shape, options, "randn", [](auto* data, int64_t n) {
     using T = std::remove_pointer_t<decltype(data)>;
@@ -113,6 +135,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Options options) {
     Options wide = options;
     wide.dtype = int64;
     return randint(low, high, shape, wide).to(boolean);
+  }
+  if (on_cuda(options)) {
+    check_device_draw(shape, options, "randint");
+    return frontend::with_grad_option(
+        frontend::cuda_random_from_to(shape, dtype, low, high, frontend::target_device(options)), options);
   }
   return generated(dtype, shape, options, "randint", [&](auto* data, int64_t n) {
     using T = std::remove_pointer_t<decltype(data)>;
@@ -156,17 +183,23 @@ Tensor randperm(int64_t n, Options options) {
 
 Tensor rand_like(const Tensor& t, Options options) {
   if (!options.dtype) options.dtype = t.dtype();
+  if (!options.device) options.device = t.device();
   return rand(t.sizes(), options);
 }
 Tensor randn_like(const Tensor& t, Options options) {
   if (!options.dtype) options.dtype = t.dtype();
+  if (!options.device) options.device = t.device();
   return randn(t.sizes(), options);
 }
 
 void manual_seed(uint64_t seed) {
-  auto& gen = runtime::default_cpu_generator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.manual_seed(seed);
+  {
+    auto& gen = runtime::default_cpu_generator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.manual_seed(seed);
+  }
+  // torch.manual_seed also seeds every CUDA device (torch.cuda.manual_seed_all).
+  runtime::seed_cuda_generators(seed);
 }
 
 uint64_t initial_seed() { return runtime::default_cpu_generator().initial_seed(); }

@@ -217,8 +217,8 @@ typename FloatingTraits<T>::Compute uniform_unit(Generator& generator) {
 }  // namespace
 
 template <class T>
-void fill_uniform(Generator& generator, T* data, int64_t n, double from, double to) {
-  static_assert(kIsFloating<T>, "fill_uniform fills floating-point buffers");
+UniformBounds uniform_bounds(double from, double to) {
+  static_assert(kIsFloating<T>, "uniform_bounds is for floating-point types");
   using Traits = FloatingTraits<T>;
   const double max = Traits::kMax;
   if (!(from >= -max && from <= max)) {
@@ -239,8 +239,17 @@ void fill_uniform(Generator& generator, T* data, int64_t n, double from, double 
   // PyTorch rounds the bounds to T and also computes their difference in T.
   const T from_t = round_from_double<T>(from);
   const T to_t = round_from_double<T>(to);
-  const auto low = widen(from_t);
-  const auto width = widen(round_from_double<T>(widen(to_t) - widen(from_t)));
+  return UniformBounds{
+      static_cast<double>(widen(from_t)), static_cast<double>(widen(to_t)),
+      static_cast<double>(widen(round_from_double<T>(widen(to_t) - widen(from_t))))};
+}
+
+template <class T>
+void fill_uniform(Generator& generator, T* data, int64_t n, double from, double to) {
+  const UniformBounds bounds = uniform_bounds<T>(from, to);
+  using Compute = typename FloatingTraits<T>::Compute;
+  const auto low = static_cast<Compute>(bounds.from);
+  const auto width = static_cast<Compute>(bounds.width);
   for (int64_t i = 0; i < n; ++i) {
     // A fused multiply-add in PyTorch's AVX2 build.
     data[i] = round_from_double<T>(std::fma(uniform_unit<T>(generator), width, low));
@@ -554,7 +563,7 @@ void check_range_fits(int64_t low, int64_t high_inclusive) {
 }  // namespace
 
 template <class T>
-void fill_random_from_to(Generator& generator, T* data, int64_t n, int64_t low, int64_t high) {
+IntegerRange random_from_to_range(int64_t low, int64_t high) {
   if (low >= high) {
     throw Error(
         concat("random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high));
@@ -570,7 +579,14 @@ void fill_random_from_to(Generator& generator, T* data, int64_t n, int64_t low, 
     }
   }
   check_range_fits<T>(low, high - 1);
-  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  return IntegerRange{low, static_cast<uint64_t>(high) - static_cast<uint64_t>(low)};
+}
+
+template <class T>
+void fill_random_from_to(Generator& generator, T* data, int64_t n, int64_t low, int64_t high) {
+  const IntegerRange checked = random_from_to_range<T>(low, high);
+  const uint64_t range = checked.range;
+  low = checked.low;
   // Types that can hold 2^32 distinct values draw 64 bits for wide ranges; the others cannot have
   // such a range after the bounds check (float16 only reaches 65504).
   constexpr bool kCanDrawWide = std::is_same_v<T, int64_t> || std::is_same_v<T, double> ||
@@ -586,7 +602,9 @@ void fill_random_from_to(Generator& generator, T* data, int64_t n, int64_t low, 
   template void fill_uniform<T>(Generator&, T*, int64_t, double, double);              \
   template void fill_normal<T>(Generator&, T*, int64_t, double, double);               \
   template void fill_normal_noncontiguous<T>(Generator&, T*, int64_t, double, double); \
-  template void fill_random_from_to<T>(Generator&, T*, int64_t, int64_t, int64_t);
+  template void fill_random_from_to<T>(Generator&, T*, int64_t, int64_t, int64_t);     \
+  template UniformBounds uniform_bounds<T>(double, double);                            \
+  template IntegerRange random_from_to_range<T>(int64_t, int64_t);
 KILN_INSTANTIATE_FLOATING(float)
 KILN_INSTANTIATE_FLOATING(double)
 KILN_INSTANTIATE_FLOATING(Half)
@@ -594,9 +612,14 @@ KILN_INSTANTIATE_FLOATING(BFloat16)
 #undef KILN_INSTANTIATE_FLOATING
 
 template void fill_random_from_to<int8_t>(Generator&, int8_t*, int64_t, int64_t, int64_t);
+template IntegerRange random_from_to_range<int8_t>(int64_t, int64_t);
 template void fill_random_from_to<int16_t>(Generator&, int16_t*, int64_t, int64_t, int64_t);
+template IntegerRange random_from_to_range<int16_t>(int64_t, int64_t);
 template void fill_random_from_to<int32_t>(Generator&, int32_t*, int64_t, int64_t, int64_t);
+template IntegerRange random_from_to_range<int32_t>(int64_t, int64_t);
 template void fill_random_from_to<int64_t>(Generator&, int64_t*, int64_t, int64_t, int64_t);
+template IntegerRange random_from_to_range<int64_t>(int64_t, int64_t);
 template void fill_random_from_to<uint8_t>(Generator&, uint8_t*, int64_t, int64_t, int64_t);
+template IntegerRange random_from_to_range<uint8_t>(int64_t, int64_t);
 
 }  // namespace kiln::runtime

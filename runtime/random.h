@@ -90,6 +90,24 @@ void fill_normal(Generator& generator, T* data, int64_t n, double mean, double s
 template <class T>
 void fill_normal_noncontiguous(Generator& generator, T* data, int64_t n, double mean, double std);
 
+// uniform_(from, to)'s bounds as PyTorch prepares them for T: checked (kiln::Error with PyTorch's
+// messages), rounded to T, and their difference rounded to T; each value is exact in T. The
+// CUDA kernels (backends/cuda/random_kernels.h) take these.
+struct UniformBounds {
+  double from = 0, to = 0, width = 0;
+};
+template <class T>
+UniformBounds uniform_bounds(double from, double to);
+
+// random_(low, high)'s range for T, checked and (floating T) tightened as PyTorch does: the
+// values are low + bits % range.
+struct IntegerRange {
+  int64_t low = 0;
+  uint64_t range = 0;
+};
+template <class T>
+IntegerRange random_from_to_range(int64_t low, int64_t high);
+
 // torch.randint(low, high) / Tensor.random_(low, high): integers in [low, high), stored as T (any
 // of the types above; floating T receives the integer values). Throws kiln::Error when high <= low
 // or when the range does not fit T, with PyTorch's messages.

@@ -51,7 +51,7 @@ CUmodule load(const std::string& image) {
 }  // namespace
 
 CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
-                         const std::function<std::string()>& source, bool arch_specific) {
+                         const std::function<std::string()>& source, NvrtcFlags flags) {
   runtime::cuda::ensure_context(index);
   std::lock_guard<std::mutex> lock(mutex());
   Cache& c = cache();
@@ -66,7 +66,8 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
     const runtime::cuda::DeviceProperties& props = runtime::cuda::device_properties(index);
     const int arch = props.major * 10 + props.minor;
     const std::string disk_key =
-        absl::StrCat("kiln-cuda-module/1\nsm_", arch, arch_specific ? "a" : "", "\nnvrtc ",
+        absl::StrCat("kiln-cuda-module/1\nsm_", arch, flags.arch_specific ? "a" : "",
+                     flags.fmad ? " fmad" : "", "\nnvrtc ",
                      nvrtc_version(), "\nkiln ", KILN_VERSION, "\n", key);
     if (c.disk) {
       cpu::DiskReadResult r = c.disk->read(disk_key);
@@ -83,11 +84,11 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
       const std::string src = source();
       CompiledModule m;
       try {
-        m = nvrtc_compile(src, symbol, arch, /*cubin=*/true, arch_specific);
+        m = nvrtc_compile(src, symbol, arch, /*cubin=*/true, flags);
       } catch (const Error&) {
         // NVRTC may not know this GPU: PTX for a target it does, JIT-compiled by the driver
         // (architecture-specific code has no other target than the device's own).
-        m = nvrtc_compile(src, symbol, arch_specific ? arch : 90, /*cubin=*/false, arch_specific);
+        m = nvrtc_compile(src, symbol, flags.arch_specific ? arch : 90, /*cubin=*/false, flags);
       }
       ++c.stats.compiles;
       module = load(m.image);

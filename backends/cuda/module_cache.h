@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 
+#include "kiln/backends/cuda/nvrtc.h"
 #include "kiln/runtime/cuda/cuda_api.h"
 
 namespace kiln::backends::cuda {
@@ -24,12 +25,13 @@ struct ModuleCacheStats {
 
 // The function `symbol` of the module of `key` on device `index`: the module is built from
 // source() (or read from the disk cache) at the first request of `key` on that device; other
-// functions of the same module are then looked up in it. `arch_specific` compiles for the
-// device's sm_XXa (nvrtc.h; the caller checks the device's compute capability). Thread-safe.
+// functions of the same module are then looked up in it. `flags` (nvrtc.h): sm_XXa code (the
+// caller checks the device's compute capability) or --fmad=true; the key must tell modules
+// compiled with other flags apart. Thread-safe.
 runtime::cuda::CUfunction cuda_function(int index, const std::string& key,
                                         const std::string& symbol,
                                         const std::function<std::string()>& source,
-                                        bool arch_specific = false);
+                                        NvrtcFlags flags = {});
 
 ModuleCacheStats module_cache_stats();
 

@@ -123,7 +123,7 @@ std::string why_nvrtc_unavailable() { return loaded().ok ? "" : loaded().why; }
 int nvrtc_version() { return loaded().ok ? loaded().version : 0; }
 
 CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch, bool cubin,
-                             bool arch_specific) {
+                             NvrtcFlags flags) {
   const Loaded& l = loaded();
   if (!l.ok) throw Error("cannot compile CUDA kernels: " + l.why);
   const Nvrtc& api = l.api;
@@ -134,8 +134,9 @@ CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int
         api.nvrtcCreateProgram(&program.handle, src.c_str(), file.c_str(), 0, nullptr, nullptr),
         "nvrtcCreateProgram");
   const std::string gpu = absl::StrCat("--gpu-architecture=", cubin ? "sm_" : "compute_", arch,
-                                       arch_specific ? "a" : "");
-  const char* options[] = {gpu.c_str(), "--std=c++17", "--fmad=false", "-default-device"};
+                                       flags.arch_specific ? "a" : "");
+  const char* options[] = {gpu.c_str(), "--std=c++17",
+                           flags.fmad ? "--fmad=true" : "--fmad=false", "-default-device"};
   const nvrtcResult result = api.nvrtcCompileProgram(program.handle, 4, options);
   CompiledModule out;
   size_t log_size = 0;

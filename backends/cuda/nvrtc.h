@@ -20,13 +20,23 @@ struct CompiledModule {
   std::string log;  // NVRTC's compile log (warnings)
 };
 
+// How a module compiles, beyond its target.
+struct NvrtcFlags {
+  // sm_XXa / compute_XXa instead of sm_XX: the architecture's own instructions (Hopper's wgmma
+  // and setmaxnreg), code that runs only on exactly that compute capability.
+  bool arch_specific = false;
+  // Kernels compile with --fmad=false (no multiply-add contraction: the interpreter's results).
+  // `fmad` compiles as nvcc does by default (--fmad=true): the random kernels (random_kernels.h)
+  // need it to reproduce PyTorch's numbers, since libdevice's log and the Box-Muller transform
+  // contract differently under the two settings.
+  bool fmad = false;
+};
+
 // Compiles CUDA C `source` (named `name` in diagnostics) for compute capability `arch`
 // (90 = sm_90). With `cubin` a CUBIN for sm_XX, else PTX for compute_XX (which the driver
-// JIT-compiles for any newer GPU). `arch_specific` targets sm_XXa / compute_XXa instead: the
-// architecture's own instructions (Hopper's wgmma and setmaxnreg), code that runs only on
-// exactly that compute capability. Throws kiln::Error with NVRTC's log when compilation
-// fails, or when NVRTC is unavailable.
+// JIT-compiles for any newer GPU). Throws kiln::Error with NVRTC's log when compilation fails,
+// or when NVRTC is unavailable.
 CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch,
-                             bool cubin = true, bool arch_specific = false);
+                             bool cubin = true, NvrtcFlags flags = {});
 
 }  // namespace kiln::backends::cuda

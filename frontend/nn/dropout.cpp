@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
+#include "kiln/frontend/cuda_random.h"
 #include "kiln/frontend/nn/python_repr.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/random.h"
@@ -30,6 +31,17 @@ Tensor dropout(const Tensor& input, double p, bool training) {
   // keeps u < 1 - p; fill_uniform<double> on [0, 1) is that same draw.
   // The mask is drawn here, on the host: a traced program would replay one mask forever.
   frontend::fail_if_tracing("dropout in training mode: random numbers are drawn at the call");
+  if (input.device().is_cuda()) {
+    // On CUDA the mask comes from the device's Philox generator as
+    // empty_like(input).bernoulli_(1 - p) draws it there (one uniform float per element, kept
+    // when below 1 - p). PyTorch's own CUDA dropout is the fused kernel (native_dropout), whose
+    // grid depends on the occupancy nvcc gave it: its masks and generator offsets are not
+    // reproduced, only its distribution and scaling.
+    const DType mask_dtype = is_floating_point(input.dtype()) ? input.dtype() : float32;
+    const Tensor mask = frontend::cuda_bernoulli(input.sizes(), mask_dtype, 1 - p, input.device());
+    const Tensor noise = mask.to(input.dtype()) / (1 - p);
+    return input * noise;
+  }
   const int64_t n = input.numel();
   std::vector<double> u(static_cast<size_t>(n));
   {

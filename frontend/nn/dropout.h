@@ -10,7 +10,9 @@ namespace kiln::nn {
 namespace functional {
 // The mask is drawn from the global generator at the call, as PyTorch's CPU bernoulli_(1 - p)
 // without MKL draws it (one 53-bit uniform double per element, kept when below 1 - p), so after
-// manual_seed(s) the same elements are dropped as in torch 1.13 built without MKL.
+// manual_seed(s) the same elements are dropped as in torch 1.13 built without MKL. On CUDA the
+// mask is the device generator's empty_like(input).bernoulli_(1 - p) (PyTorch's numbers for that
+// call; PyTorch's fused CUDA dropout kernel draws differently, see docs/cuda.md).
 Tensor dropout(const Tensor& input, double p = 0.5, bool training = true);
 }  // namespace functional
 

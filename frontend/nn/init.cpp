@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/creation.h"
+#include "kiln/frontend/cuda_random.h"
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/nn/python_repr.h"
 #include "kiln/runtime/error.h"
@@ -16,9 +17,23 @@ namespace kiln::nn::init {
 
 namespace {
 
+void check_floating(const Tensor& tensor, const char* op) {
+  if (!is_floating_point(tensor.dtype()))
+    throw Error(absl::StrCat("\"", op, "\" not implemented for '",
+                             std::string(kiln::name(tensor.dtype())), "'"));
+}
+
+// Copies freshly drawn values into the tensor in place.
+Tensor assign(const Tensor& tensor, const Tensor& values) {
+  NoGradGuard no_grad;
+  tensor.copy_(values);
+  return tensor;
+}
+
 // Draws numel(tensor) values of the tensor's dtype with fill(generator, data, n) under the
 // generator's lock, then copies them into the tensor in place. The values are drawn on the
 // host at the call, as every random op in kiln, so the generator advances in program order.
+// (Tensors on CUDA draw on the device's generator instead: cuda_random.h.)
 template <class Fill>
 Tensor fill_from_generator(const Tensor& tensor, const char* op, Fill&& fill) {
   const DType dtype = tensor.dtype();
@@ -87,6 +102,13 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
 }
 
 Tensor uniform_(const Tensor& tensor, double low, double high) {
+  if (tensor.device().is_cuda()) {
+    // PyTorch's uniform_ visits the elements in memory order; kiln draws a contiguous tensor of
+    // the same shape and copies it in: the same numbers for the contiguous tensors of nn.
+    check_floating(tensor, "uniform_");
+    return assign(
+        tensor, frontend::cuda_uniform(tensor.sizes(), tensor.dtype(), low, high, tensor.device()));
+  }
   return fill_from_generator(tensor, "uniform_", [&](runtime::Generator& g, auto* data, int64_t n) {
     runtime::fill_uniform(g, data, n, low, high);
   });
@@ -96,6 +118,11 @@ Tensor normal_(const Tensor& tensor, double mean, double std) {
   if (std < 0)
     throw Error(
         absl::StrCat("normal expects std >= 0.0, but found std ", detail::python_float_repr(std)));
+  if (tensor.device().is_cuda()) {
+    check_floating(tensor, "normal_");
+    return assign(
+        tensor, frontend::cuda_normal(tensor.sizes(), tensor.dtype(), mean, std, tensor.device()));
+  }
   return fill_from_generator(tensor, "normal_", [&](runtime::Generator& g, auto* data, int64_t n) {
     runtime::fill_normal(g, data, n, mean, std);
   });

@@ -82,6 +82,7 @@ struct DeviceProperties {
   int minor = 0;
   int multiprocessors = 0;
   int max_threads_per_block = 0;
+  int max_threads_per_multiprocessor = 0;  // the random kernels' grid (PyTorch's rule)
   int max_shared_per_block_optin = 0;
   size_t total_memory = 0;
 };
