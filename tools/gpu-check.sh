@@ -4,12 +4,20 @@
 #
 #   tools/gpu-check.sh [GPU_CARRY_DIR]      (default: gpu-carry next to this script's folder)
 #
-# Prints nvidia-smi, runs the CUDA tests (kiln_cuda_tests: the NVRTC half and the GPU half;
-# a skipped GPU test counts as a failure here), the kiln GPU benchmark (kiln-cuda-bench:
-# fused chain vs device copy, matmul vs cuBLAS) and the same workloads on PyTorch (eager and
-# torch.compile), then a summary table. Every stage runs even when an earlier one failed (so
-# one failing test does not cost the benchmark numbers); the script then exits nonzero,
-# naming the failed stages. Outputs go to $OUT (or a temporary folder) as well.
+# Prints nvidia-smi, then runs these stages (KILN_GPU_STAGES picks some, comma-separated; all
+# by default, in this order):
+#   tests        the CUDA tests (kiln_cuda_tests: the NVRTC half and the GPU half; a skipped
+#                GPU test counts as a failure here; GTEST_FILTER narrows them)
+#   random       CUDA random numbers against PyTorch's, bit for bit (tools/gpu_random_check.py)
+#   frontend     the frontend suite's PyTorch-checked op tables and gradient checks with the
+#                default device set to cuda (KILN_TEST_DEVICE)
+#   conformance  the shared conformance programs, kiln vs live PyTorch, both with the default
+#                device cuda (tools/gpu_conformance.py)
+#   bench        the kiln GPU benchmark (kiln-cuda-bench: fused chain vs device copy, matmul vs
+#                cuBLAS), the same workloads on PyTorch (eager and torch.compile), a summary
+# Every stage runs even when an earlier one failed (so one failing test does not cost the
+# benchmark numbers), each under its own time limit; the script then exits nonzero, naming the
+# failed stages. Outputs go to $OUT (or a temporary folder) as well.
 set -uo pipefail  # no -e: every stage runs, failures are collected (fail)
 root=$(cd "$(dirname "$0")/.." && pwd)
 carry=$(cd "${1:-$root/gpu-carry}" && pwd)
@@ -55,8 +63,12 @@ if [[ -z ${KILN_CUBLAS_PATH:-} ]]; then
   [[ -n $cublas ]] && export KILN_CUBLAS_PATH=$cublas
 fi
 
+stages=",${KILN_GPU_STAGES:-tests,random,frontend,conformance,bench},"
+want() { [[ $stages == *",$1,"* ]]; }
+
+if want tests; then
 echo "== CUDA tests (kiln_cuda_tests)"
-run_kiln "$carry/bin/kiln_cuda_tests" --gtest_output="json:$out/cuda_tests.json" 2>&1 |
+run_kiln timeout 420 "$carry/bin/kiln_cuda_tests" --gtest_output="json:$out/cuda_tests.json" 2>&1 |
   tee "$out/cuda_tests.log" | grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) *\]|^\[=|Failure|rror'
 status=${PIPESTATUS[0]}
 if [[ $status -ne 0 ]]; then
@@ -72,12 +84,51 @@ failed = [t["name"] for t in tests if t.get("failures")]
 ran = len(tests) - len(skipped)
 print(f"CUDA tests: {ran} ran, {ran - len(failed)} passed, {len(failed)} failed, "
       f"{len(skipped)} skipped {skipped}")
-# Skipping is only acceptable for the test of the no-GPU behaviour.
-sys.exit(1 if failed or any(n != "UnavailableIsAClearError" for n in skipped) else 0)
+# Skipping is only acceptable for the tests of the no-GPU behaviour.
+no_gpu_only = {"UnavailableIsAClearError", "CudaWithoutGpuFailsAtCreation"}
+sys.exit(1 if failed or any(n not in no_gpu_only for n in skipped) else 0)
 PY
+fi
+
+if want random; then
+echo "== CUDA random numbers against PyTorch"
+# The raw bytes (about 25 MB) stay out of $OUT.
+rnd=${TMPDIR:-/tmp}/kiln-random
+if run_kiln timeout 120 "$carry/bin/kiln-gpu-random-check" "$rnd"; then
+  python3 "$root/tools/gpu_random_check.py" "$rnd" 2>&1 | tee "$out/random_check.txt"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || fail "CUDA random numbers differ from PyTorch's"
+else
+  fail "kiln-gpu-random-check"
+fi
+fi
+
+if want frontend; then
+echo "== frontend op tables and gradient checks on cuda (kiln_frontend_tests)"
+# The suites that compare with PyTorch's values or with finite differences; the rest of the
+# suite reads host memory, counts CPU kernels or checks CPU random streams.
+frontend_filter='Creation.MatchTorch:Creation.EveryDtypeConversionMatchesTorch:Indexing.MatchTorch:Ops.ElementwiseMatchTorch:Reduce.MatchTorch:Shape.MatchTorch:*Gradcheck*'
+run_kiln env KILN_TEST_DEVICE=cuda KILN_DATA_DIR="$root/data" timeout 300 \
+  "$carry/bin/kiln_frontend_tests" --gtest_filter="$frontend_filter" \
+  --gtest_output="json:$out/frontend_cuda.json" > "$out/frontend_cuda.log" 2>&1
+status=$?
+grep -E '^\[ *(FAILED|PASSED) *\]|^\[=' "$out/frontend_cuda.log" | tail -40
+if [[ $status -ne 0 ]]; then
+  fail "kiln_frontend_tests on cuda exited with $status (see $out/frontend_cuda.log)"
+  grep -B2 -A10 -E 'Failure' "$out/frontend_cuda.log" | head -120
+fi
+fi
+
+if want conformance; then
+echo "== conformance on cuda (kiln vs PyTorch, default device cuda)"
+run_kiln timeout 400 python3 "$root/tools/gpu_conformance.py" run --bin "$carry/conformance" \
+  --device cuda --out "$out/conformance_cuda.json" 2>&1 | tee "$out/conformance_cuda.txt"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || fail "conformance on cuda"
+fi
+
+if want bench; then
 
 echo "== kiln GPU benchmark (kiln-cuda-bench)"
-run_kiln "$carry/bin/kiln-cuda-bench" 2>&1 | tee "$out/kiln_bench.jsonl"
+run_kiln timeout 240 "$carry/bin/kiln-cuda-bench" 2>&1 | tee "$out/kiln_bench.jsonl"
 status=${PIPESTATUS[0]}
 [[ $status -eq 0 ]] || fail "kiln-cuda-bench exited with $status"
 
@@ -89,6 +140,7 @@ status=${PIPESTATUS[0]}
 echo "== summary"
 python3 "$root/tools/gpu_summary.py" "$out/kiln_bench.jsonl" "$out/torch_bench.jsonl" |
   tee "$out/summary.txt" || fail "summary"
+fi
 if (( ${#failed[@]} > 0 )); then
   printf 'gpu-check: FAILED stages:\n' >&2
   printf '  %s\n' "${failed[@]}" >&2
