@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/autograd/record.h"
 #include "kiln/frontend/checks.h"
+#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/elements.h"
 #include "kiln/frontend/format.h"
 #include "kiln/frontend/realize.h"
@@ -134,6 +135,8 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
+  frontend::fail_if_tracing(
+      absl::StrCat("to(", device.str(), "): a device transfer copies at the call"));
   if (device.is_cuda() && !cuda_is_available())
     throw Error(absl::StrCat("cannot move a tensor to ", device.str(),
                              ": CUDA is not available (no CUDA driver or no GPU)"));

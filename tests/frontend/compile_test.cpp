@@ -65,6 +65,9 @@ TEST(Compile, ReadingValuesWhileTracingIsAnError) {
   nn::Dropout dropout(0.5);  // training mode: a fresh mask at every call
   auto drops = compile([&](const Tensor& x) { return dropout(x); });
   EXPECT_THAT(error_of([&] { drops(ones({3})); }), HasSubstr("compile: the traced function needs"));
+  // A device transfer copies at the call: a replay would keep the traced call's copy.
+  auto moves = compile([](const Tensor& x) { return x.to(cuda) * 2; });
+  EXPECT_THAT(error_of([&] { moves(ones({3})); }), HasSubstr("device transfer"));
   // Eager work goes on after a failed trace.
   EXPECT_THAT(values(ones({2}) + 1), ::testing::ElementsAre(2, 2));
 }
