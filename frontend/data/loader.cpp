@@ -25,7 +25,8 @@ DataLoader::DataLoader(Tensor inputs, Tensor targets, int64_t batch_size, bool s
 int64_t DataLoader::size() const { return (num_samples() + batch_size_ - 1) / batch_size_; }
 
 DataLoader::iterator DataLoader::begin() const {
-  return iterator(this, shuffle_ ? randperm(num_samples()) : Tensor(), 0);
+  // The order is drawn on the CPU generator (as RandomSampler), whatever the default device.
+  return iterator(this, shuffle_ ? randperm(num_samples(), {.device = cpu}) : Tensor(), 0);
 }
 
 DataLoader::iterator DataLoader::end() const { return iterator(this, Tensor(), size()); }
