@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
 #include "kiln/ir/graph.h"
 #include "kiln/ir/memory_plan.h"
 
@@ -91,6 +92,14 @@ void compute_layouts(LoopKernel& kernel, const KernelLaunch& launch);
 std::string to_string(const LoopKernel& kernel);
 // A string that identifies the kernel structurally (ops, dtypes, layouts): the cache key.
 std::string structural_key(const LoopKernel& kernel);
+
+// OK when `kernel` is well formed, which every backend's code generator relies on: rank and
+// layouts, exprs defined before use with the arity and typing rules of their elementwise ops,
+// loads only of input args (so that no pointer aliases another: noalias on the CPU,
+// __restrict__ on CUDA), stores of existing exprs into output args of the same dtype, and a
+// reduction's single store with its op's result dtype. The message names the first fault
+// ("%3: load of an output arg"). Backends add their own per-expr limits on top.
+absl::Status verify_kernel(const LoopKernel& kernel);
 
 // An operand of a library step read in place from a materialized value's buffer: element
 // (i_0, ..., i_{r-1}) of the operand (r its rank) is element offset + sum_d strides[d] * i_d of

@@ -28,76 +28,23 @@ using ir::Op;
 bool is_reduction(const LoopKernel& k) { return k.kind == LoopKernel::Kind::kReduction; }
 int32_t kept_dims(const LoopKernel& k) { return k.rank - (is_reduction(k) ? k.reduced_dims : 0); }
 
-std::string why_not_expr(const LoopKernel& k, size_t i) {
-  const KernelExpr& e = k.exprs[i];
-  switch (e.kind) {
-    case KernelExpr::Kind::kConstant:
-      return "";
-    case KernelExpr::Kind::kLoad:
-      if (e.arg < 0 || static_cast<size_t>(e.arg) >= k.args.size()) return "load of a missing arg";
-      // Outputs are never read: that is what makes noalias on every pointer sound.
-      if (k.args[e.arg].is_output) return "load of an output arg";
-      if (k.args[e.arg].dtype != e.dtype) return "load dtype differs from its arg's";
-      return "";
-    case KernelExpr::Kind::kOp:
-      break;
-  }
-  const int arity = ir::op_arity(e.op);
-  if (arity != ir::kVariadic && static_cast<size_t>(arity) != e.operands.size())
-    return absl::StrCat(sv(ir::op_name(e.op)), " with ", e.operands.size(), " operands");
+// The CPU code generator's own limits on an expr of a well-formed kernel (codegen_expr.h).
+std::string why_not_native(const LoopKernel& k, const KernelExpr& e) {
+  if (e.kind != KernelExpr::Kind::kOp) return "";
   std::vector<DType> types;
-  std::vector<ir::TensorType> operands;
-  for (int32_t o : e.operands) {
-    if (o < 0 || static_cast<size_t>(o) >= i) return "operand not defined before use";
-    types.push_back(k.exprs[o].dtype);
-    operands.push_back(ir::TensorType{k.exprs[o].dtype, {}});
-  }
-  std::string why = codegen::why_not_op(e.op, types, e.dtype);
-  if (!why.empty()) return why;
-  // The scalar code trusts the IR's typing rules; a kernel breaking them is not compiled.
-  const ir::Attrs attrs = e.op == Op::cast ? ir::Attrs(ir::CastAttrs{e.dtype}) : ir::Attrs{};
-  const absl::StatusOr<ir::TensorType> inferred = ir::infer_type(e.op, attrs, operands);
-  if (!inferred.ok()) return std::string(inferred.status().message());
-  if (inferred->dtype != e.dtype) return "result dtype differs from the op's rule";
-  return "";
+  for (int32_t o : e.operands) types.push_back(k.exprs[o].dtype);
+  return codegen::why_not_op(e.op, types, e.dtype);
 }
 
 }  // namespace
 
 std::string why_not_emittable(const LoopKernel& k) {
-  if (k.rank < 0 || k.rank > 32) return absl::StrCat("rank ", k.rank, " (layouts cover 32 dims)");
-  if (k.layouts.size() != k.args.size()) return "layouts missing";
-  if (k.stores.empty()) return "no stores";
+  if (const absl::Status ok = ir::verify_kernel(k); !ok.ok()) return std::string(ok.message());
   for (size_t i = 0; i < k.exprs.size(); ++i) {
-    std::string why = why_not_expr(k, i);
+    std::string why = why_not_native(k, k.exprs[i]);
     if (!why.empty()) return absl::StrCat("%", i, ": ", why);
   }
-  for (const auto& [arg, expr] : k.stores) {
-    if (arg < 0 || static_cast<size_t>(arg) >= k.args.size() || !k.args[arg].is_output)
-      return "store into a missing or input arg";
-    if (expr < 0 || static_cast<size_t>(expr) >= k.exprs.size()) return "store of a missing expr";
-  }
-  if (!is_reduction(k)) {
-    for (const auto& [arg, expr] : k.stores)
-      if (k.args[arg].dtype != k.exprs[expr].dtype) return "store dtype differs from its arg's";
-    return "";
-  }
-  if (k.reduced_dims < 1 || k.reduced_dims > k.rank) return "bad reduced_dims";
-  if (k.stores.size() != 1) return "reduction with several stores";
-  const DType in = k.exprs[k.stores[0].second].dtype;
-  const DType out = k.args[k.stores[0].first].dtype;
-  switch (k.reduce_op) {
-    case Op::sum:
-    case Op::prod:
-    case Op::amax:
-    case Op::amin:
-      return out == in ? "" : "reduction result dtype differs from its input's";
-    case Op::argmax:
-    case Op::argmin:
-      return out == int64 ? "" : "argmax/argmin must store int64";
-    default:
-      return absl::StrCat(sv(ir::op_name(k.reduce_op)), " is not a reduction");
-  }
+  return "";
 }
 
 bool is_runtime_constant(const LoopKernel& kernel, size_t expr) {
