@@ -15,30 +15,13 @@ namespace {
 
 // T: memory type; ACC(sum, x, y): one step of the loop; OUT(sum): the stored result.
 constexpr std::string_view kMatmulInt = R"CUDA(
-struct MatmulParams {
-  const T* a; const T* b; T* c;
-  i64 m, n, k;
-  i64 a_offset, a_stride_m, a_stride_k;
-  i64 b_offset, b_stride_k, b_stride_n;
-  i64 batch_dims;
-  i64 batch_sizes[6], a_batch[6], b_batch[6];
-};
-
 // grid: ceil(n / 16) x ceil(m / 16) x batch, 16 x 16 threads.
 extern "C" __global__ void __launch_bounds__(256) SYMBOL(const MatmulParams p) {
   const i64 row = (i64)blockIdx.y * 16 + threadIdx.x / 16;
   const i64 col = (i64)blockIdx.x * 16 + threadIdx.x % 16;
   if (row >= p.m || col >= p.n) return;
-  i64 a_base = p.a_offset, b_base = p.b_offset, rest = blockIdx.z;
-#pragma unroll
-  for (int d = 5; d >= 0; --d) {
-    if (d < p.batch_dims) {
-      const i64 coord = rest % p.batch_sizes[d];
-      rest /= p.batch_sizes[d];
-      a_base += coord * p.a_batch[d];
-      b_base += coord * p.b_batch[d];
-    }
-  }
+  i64 a_base, b_base;
+  matmul_batch_bases(p, a_base, b_base);
   const T* a = p.a + a_base + row * p.a_stride_m;
   const T* b = p.b + b_base + col * p.b_stride_n;
   u64 sum = 0;
@@ -66,8 +49,9 @@ std::string matmul_int_source(DType dtype) {
   }
   const std::string body =
       absl::StrReplaceAll(sv(kMatmulInt), {{"SYMBOL", matmul_int_symbol(dtype)}});
-  return absl::StrCat(sv(cuda_prelude()), "\n#define T ", codegen::memory_type(dtype),
-                      "\n#define ACC(s, x, y) ", acc, "\n#define OUT(s) ", out, "\n", body);
+  return matmul_module_source(
+      codegen::memory_type(dtype),
+      absl::StrCat("#define ACC(s, x, y) ", acc, "\n#define OUT(s) ", out, "\n"), body);
 }
 
 }  // namespace kiln::backends::cuda

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "cuda/plan_check.h"
 #include "interp/random_graph.h"
 #include "kiln/backends/cuda/copy_steps.h"
 #include "kiln/backends/interp/interpreter.h"
@@ -53,28 +54,7 @@ class PlanRunner final : public backends::KernelRunner {
 
 TEST(CopySteps, PlansMatchTheInterpreterOnRandomGraphs) {
   PlanRunner runner;
-  backends::interp::Interpreter interpreter;
-  for (uint64_t seed = 1; seed <= 400; ++seed) {
-    SCOPED_TRACE(seed);
-    const testing::RandomGraph g = testing::random_graph(seed);
-    const std::vector<backends::BufferPtr> inputs = testing::random_inputs(g, seed);
-    std::vector<backends::BufferPtr> want;
-    try {
-      want = interpreter.run(g.graph, inputs);
-    } catch (const Error&) {
-      continue;
-    }
-    const ir::Program program = passes::lower_program(g.graph);
-    const std::vector<backends::BufferPtr> got =
-        backends::run_program(g.graph, program, inputs, runner);
-    ASSERT_EQ(got.size(), want.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-      ASSERT_EQ(got[i]->nbytes(), want[i]->nbytes());
-      EXPECT_EQ(std::memcmp(got[i]->data(), want[i]->data(), got[i]->nbytes()), 0)
-          << "output " << i << " of\n"
-          << g.graph;
-    }
-  }
+  testing::expect_programs_match_interpreter(runner, 400);
   EXPECT_GT(runner.planned, 10);
   std::printf("copy steps planned: %d\n", runner.planned);
 }

@@ -181,8 +181,9 @@ TEST(RandomKernels, EveryKernelCompiles) {
     for (RandomDraw draw : draws) {
       const std::string symbol = backends::cuda::random_kernel_symbol(kind, dtype, draw);
       SCOPED_TRACE(symbol);
-      const auto m = backends::cuda::nvrtc_compile(
-          backends::cuda::random_kernel_source(kind, dtype, draw), symbol, 90, true, {.fmad = true});
+      const auto m =
+          backends::cuda::nvrtc_compile(backends::cuda::random_kernel_source(kind, dtype, draw),
+                                        symbol, 90, true, {.fmad = true});
       EXPECT_FALSE(m.image.empty());
       ++compiled;
     }
