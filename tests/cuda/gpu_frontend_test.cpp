@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "kiln/kiln.h"
 #include "kiln/runtime/cuda/driver.h"
@@ -51,6 +53,25 @@ TEST(DefaultDevice, CudaWithoutGpuFailsAtCreation) {
               }),
               ::testing::HasSubstr("CUDA is not available"));
   EXPECT_THAT(error_of([] { (void)randn({2}); }), ::testing::HasSubstr("CUDA is not available"));
+  // Every creation path honours the default device.
+  const std::vector<std::function<void()>> creations = {
+      [] {
+        (void)tensor(std::vector<int64_t>{1, 2});
+      },
+      [] { (void)tensor(2.5); },
+      [] { (void)arange(3); },
+      [] { (void)linspace(0, 1, 3); },
+      [] { (void)eye(2); },
+      [] { (void)full({2}, 1.0); },
+      [] { (void)empty({2}); },
+      [] { (void)ones({2}); },
+      [] { (void)rand({2}); },
+      [] { (void)randint(5, {2}); },
+      [] { (void)randperm(4); },
+      [] { nn::Linear m(2, 2); },
+  };
+  for (size_t i = 0; i < creations.size(); ++i)
+    EXPECT_THAT(error_of(creations[i]), ::testing::HasSubstr("CUDA is not available")) << i;
   // Caller memory and explicit devices are not affected.
   float v[2] = {1, 2};
   EXPECT_EQ(from_blob(v, {2}, float32).device(), cpu);
