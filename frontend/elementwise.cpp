@@ -90,7 +90,11 @@ Tensor binary(ir::Op op, const Operand& a, const Operand& b) {
 
 void binary_inplace(ir::Op op, const Tensor& a, const Operand& b) {
   check_no_internal_overlap(a);
-  if (b.is_tensor()) check_no_partial_overlap(a, b.tensor());
+  if (b.is_tensor()) {
+    check_no_partial_overlap(a, b.tensor());
+    // The result stays in `a`: only a CPU 0-d operand may come from another device.
+    if (!(b.tensor().device().is_cpu() && b.tensor().dim() == 0)) check_same_device(a, b.tensor());
+  }
   BinaryResult r = binary_value(op, a, b);
   if (is_arithmetic(op)) check_inplace_cast(r.dtype, a.dtype());
   if (r.value->type.shape != a.sizes())

@@ -154,6 +154,10 @@ TEST(CudaScalars, CpuZeroDimTensorsMixWithCudaTensors) {
   EXPECT_EQ(where(a > 1.5, a, s).tolist<float>(), (std::vector<float>{2, 2, 3}));
   EXPECT_EQ(where(a > 1.5, a, 0.0).device(), cuda);
   EXPECT_EQ(where(a > 1.5, 1.0, 0.0).tolist<float>(), (std::vector<float>{0, 1, 1}));
+  // An in-place op keeps its tensor's device: a CUDA 0-d operand of a CPU tensor is refused.
+  EXPECT_EQ(error_of([] { (void)tensor(1.0f).add_(tensor(2.0f, {.device = cuda})); }),
+            "Expected all tensors to be on the same device, but found at least two devices, "
+            "cpu and cuda:0!");
   // A CPU tensor with dims is not a scalar: PyTorch's message.
   EXPECT_EQ(error_of([&] {
               (void)(a + tensor({1.0f, 1.0f, 1.0f}));
