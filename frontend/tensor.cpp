@@ -66,7 +66,7 @@ template <class T>
 T Tensor::item() const {
   if (numel() != 1)
     throw Error(absl::StrCat("a Tensor with ", numel(), " elements cannot be converted to Scalar"));
-  if (device().is_cuda()) return cpu().item<T>();  // synchronizes
+  if (device().is_cuda()) return detach().cpu().item<T>();  // synchronizes; records nothing
   return convert_element<T>(frontend::realized_data(*this), dtype());
 }
 
@@ -104,7 +104,7 @@ T* Tensor::data_ptr() const {
 
 template <class T>
 std::vector<T> Tensor::tolist() const {
-  if (device().is_cuda()) return cpu().tolist<T>();
+  if (device().is_cuda()) return detach().cpu().tolist<T>();
   std::vector<T> out;
   out.reserve(static_cast<size_t>(numel()));
   const DType d = dtype();
@@ -185,7 +185,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
   if (t.device().is_cuda()) {
     // The values come from a host copy; the suffix names the tensor's own device.
-    const Tensor host = t.cpu();
+    const Tensor host = t.detach().cpu();
     TensorPrintInput in;
     in.dtype = t.dtype();
     in.sizes = t.sizes();
