@@ -103,8 +103,10 @@ void Adam::step() {
       exp_avg_sq.copy_(exp_avg_sq * beta2 + grad * (1 - beta2) * grad);  // mul_, addcmul_
 
       // The bias corrections in float64 0-d tensors: the double arithmetic the host did before
-      // (pow is glibc's pow in every CPU backend, sqrt and division round correctly), so eager
-      // values are unchanged and a traced step reads the count from the program.
+      // (the CPU backends call glibc's pow, as std::pow did; sqrt and division round correctly),
+      // so eager values are unchanged and a traced step reads the count from the program. They
+      // fuse into the update as loop invariants (one pow per kernel run, not per element). On
+      // CUDA, pow is the device's, which may differ from glibc's in the last bit of the double.
       const Tensor t = step.to(float64);
       const Tensor bias_correction1 = 1.0 - pow(beta1, t);
       const Tensor bias_correction2 = 1.0 - pow(beta2, t);
