@@ -1,9 +1,6 @@
 #include "kiln/frontend/optim/adam.h"
 
-#include <cmath>
-
 #include "absl/strings/str_cat.h"
-#include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/creation.h"
 #include "kiln/frontend/grad_api.h"
 #include "kiln/frontend/nn/python_repr.h"
@@ -47,14 +44,21 @@ Adam::Adam(std::vector<ParamGroup> groups, double lr, std::pair<double, double> 
                 detail::adam_defaults(lr, betas, eps, weight_decay, amsgrad, maximize)),
       decoupled_weight_decay_(decoupled_weight_decay) {}
 
+namespace {
+
+// A host scalar of the old eager step as a 0-d tensor that every backend turns into the same
+// bits: the scalar was a double that the op's splat constant rounded to float32 first and then
+// to float16/bfloat16 (ir constants, backends/cpu/codegen.cpp constant_bits), so the float64
+// value takes the same two casts.
+Tensor as_param_scalar(const Tensor& value64, DType dtype) {
+  if (dtype == float64) return value64;
+  const Tensor f32 = value64.to(float32);
+  return dtype == float32 ? f32 : f32.to(dtype);
+}
+
+}  // namespace
+
 void Adam::step() {
-  // The step count lives on the host; a traced step would replay the first call's bias
-  // correction forever.
-  if (frontend::tracing_active())
-    throw Error(
-        "compile: Adam/AdamW keep their step count on the host, so a traced optimizer step would "
-        "replay the first step's bias correction; call step() outside the compiled function, or "
-        "use SGD inside it");
   NoGradGuard no_grad;
   size_t id = 0;
   for (const ParamGroup& group : param_groups()) {
@@ -71,17 +75,18 @@ void Adam::step() {
       const Tensor raw_grad = param.grad();
       if (!raw_grad.defined()) continue;
       if (s.empty()) {
-        s.numbers.emplace_back("step", 0.0);
+        // PyTorch's capturable step: a float32 0-d tensor on the parameter's device, so that a
+        // compiled step counts in the program instead of freezing the first count.
+        s.tensors.insert("step", zeros({}, {.dtype = float32, .device = param.device()}));
         s.tensors.insert("exp_avg", zeros_like(param));
         s.tensors.insert("exp_avg_sq", zeros_like(param));
       }
       // Also when amsgrad was switched on after the first steps (a param group option).
       if (amsgrad && !s.tensors.contains("max_exp_avg_sq"))
         s.tensors.insert("max_exp_avg_sq", zeros_like(param));
-      // The step count stays on the host (PyTorch keeps a tensor and calls item() on it).
-      double* step = s.number("step");
-      if (step == nullptr) throw Error("Adam: the state of a parameter has no 'step'");
-      *step += 1;
+      if (!s.tensors.contains("step")) throw Error("Adam: the state of a parameter has no 'step'");
+      const Tensor& step = s.tensors.at("step");
+      step.add_(1);  // exact in float32 up to 2^24 steps
 
       // The same operations in the same order as _single_tensor_adam / _single_tensor_adamw.
       // The moment estimates are written in place (lazily: the writes fuse with the update).
@@ -97,20 +102,27 @@ void Adam::step() {
       exp_avg.copy_(exp_avg * beta1 + grad * (1 - beta1));               // mul_, add_(alpha)
       exp_avg_sq.copy_(exp_avg_sq * beta2 + grad * (1 - beta2) * grad);  // mul_, addcmul_
 
-      const double bias_correction1 = 1 - std::pow(beta1, *step);
-      const double bias_correction2 = 1 - std::pow(beta2, *step);
-      const double step_size = lr / bias_correction1;
-      const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+      // The bias corrections in float64 0-d tensors: the double arithmetic the host did before
+      // (the CPU backends call glibc's pow, as std::pow did; sqrt and division round correctly),
+      // so eager values are unchanged and a traced step reads the count from the program. They
+      // fuse into the update as loop invariants (one pow per kernel run, not per element). On
+      // CUDA, pow is the device's, which may differ from glibc's in the last bit of the double.
+      const Tensor t = step.to(float64);
+      const Tensor bias_correction1 = 1.0 - pow(beta1, t);
+      const Tensor bias_correction2 = 1.0 - pow(beta2, t);
+      const Tensor step_size = lr / bias_correction1;
+      const Tensor bias_correction2_sqrt = bias_correction2.sqrt();
       Tensor second = exp_avg_sq;
       if (amsgrad) {
         const Tensor& max_sq = s.tensors.at("max_exp_avg_sq");
         max_sq.copy_(maximum(max_sq, exp_avg_sq));
         second = max_sq;
       }
-      const Tensor denom = second.sqrt() / bias_correction2_sqrt + eps;
+      const Tensor denom =
+          second.sqrt() / as_param_scalar(bias_correction2_sqrt, param.dtype()) + eps;
       // addcdiv_(exp_avg, denom, value=-step_size): p + value * (exp_avg / denom), in place so
       // that every handle to the parameter sees it.
-      param.copy_(base + exp_avg / denom * -step_size);
+      param.copy_(base + exp_avg / denom * as_param_scalar(-step_size, param.dtype()));
     }
   }
 }

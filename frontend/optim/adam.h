@@ -23,6 +23,8 @@ class Adam : public Optimizer {
   //   g += weight_decay * p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
   //   denom = sqrt(v) / sqrt(1 - b2^t) + eps  (v: max of all v with amsgrad)
   //   p -= lr / (1 - b1^t) * m / denom
+  // t is state "step", a float32 0-d tensor on p's device (PyTorch's capturable=True), and the
+  // bias corrections are float64 tensor math on it, so step() also runs inside compile().
   void step() override;
 
  protected:

@@ -61,12 +61,6 @@ void GroupOptions::set_tuple(const std::string& name, std::vector<double> values
   entries_.push_back({name, std::move(values), true});
 }
 
-double* ParamState::number(const std::string& name) {
-  for (auto& [key, value] : numbers)
-    if (key == name) return &value;
-  return nullptr;
-}
-
 void detail::check_non_negative(double value, const char* what) {
   if (!(value >= 0.0))
     throw Error(absl::StrCat("Invalid ", what, ": ", nn::detail::python_float_repr(value)));
@@ -148,8 +142,6 @@ StateDict Optimizer::state_dict() const {
   for (size_t id = 0; id < state_.size(); ++id) {
     const ParamState& s = state_[id];
     const std::string prefix = absl::StrCat("state.", id, ".");
-    for (const auto& [name, value] : s.numbers)
-      out.insert(prefix + name, tensor(value, {.dtype = float32, .device = cpu}));
     for (const auto& [name, t] : s.tensors) out.insert(prefix + name, t.clone());
   }
   int64_t next_id = 0;
@@ -227,7 +219,12 @@ void Optimizer::load_state_dict(const StateDict& state_dict) {
     ParamState& s = new_state[it->second];
     for (const auto& [name, value] : entries) {
       if (name == "step") {
-        s.numbers.emplace_back(name, value.item<double>());
+        // Checkpoints hold it as a float32 0-d tensor (kiln's and PyTorch's); one of another
+        // dtype or a 1-element shape still loads.
+        if (value.numel() != 1)
+          throw Error("optimizer state_dict: state." + std::to_string(id) +
+                      ".step is not a number");
+        s.tensors.insert(name, value.reshape({}).to(float32).to(param.device()).clone());
       } else {
         // A copy (PyTorch deep-copies the loaded dict), in the parameter's floating dtype.
         Tensor t = value.is_floating_point() && param.is_floating_point() ? value.to(param.dtype())

@@ -56,13 +56,12 @@ struct ParamGroup {
   double get(const std::string& name) const { return options.get(name); }
 };
 
-// The state of one parameter: host numbers (Adam's step count, kept on the host so that reading
-// it never forces a realization) and tensors (momentum_buffer, exp_avg, ...).
+// The state of one parameter, its tensors by name in insertion order (momentum_buffer; Adam's
+// step, exp_avg, ...). Adam's step count is a tensor too, as PyTorch's capturable one, so that a
+// compiled step updates it in the program.
 struct ParamState {
-  std::vector<std::pair<std::string, double>> numbers;
   StateDict tensors;
-  bool empty() const { return numbers.empty() && tensors.empty(); }
-  double* number(const std::string& name);
+  bool empty() const { return tensors.empty(); }
 };
 
 class Optimizer {
@@ -85,12 +84,14 @@ class Optimizer {
   void add_param_group(ParamGroup group);
 
   // PyTorch's optimizer state_dict, flattened into names: "state.<id>.<name>" for each
-  // parameter's state (ids count parameters across groups; steps as float32 0-d tensors),
+  // parameter's state (ids count parameters across groups; steps are float32 0-d tensors),
   // then "param_groups.<g>.<option>" (float64: 0-d for numbers, 1-d for tuples) and
   // "param_groups.<g>.params" (int64 ids). The tensors are copies.
   StateDict state_dict() const;
   // Restores a state_dict() of an optimizer over parameters of the same shapes and groups:
-  // the options of each group and the state of each parameter (converted to its dtype).
+  // the options of each group and the state of each parameter (converted to its dtype and
+  // device; a step becomes a float32 0-d tensor on the parameter's device, whatever its saved
+  // dtype, as PyTorch never casts 'step').
   // Throws kiln::Error, as PyTorch, when the group count or a group's size differs.
   void load_state_dict(const StateDict& state_dict);
 

@@ -198,17 +198,5 @@ TEST(Compile, ATrainingStepUpdatesParametersInPlaceAsEagerSteps) {
   EXPECT_EQ(step.stats().rerecords, 0);
 }
 
-TEST(Compile, AdamInsideACompiledFunctionIsRefusedClearly) {
-  const Tensor p = tensor({1.0, 2.0}).requires_grad_();
-  optim::Adam adam({p}, 0.1);
-  auto step = compile([&](const Tensor& x) {
-    const Tensor loss = (p * x).sum();
-    loss.backward();
-    adam.step();
-    return loss;
-  });
-  EXPECT_THAT(error_of([&] { step(ones({2})); }), HasSubstr("Adam/AdamW keep their step count"));
-}
-
 }  // namespace
 }  // namespace kiln::testing
