@@ -39,6 +39,19 @@ void check_mv(int64_t rows, int64_t cols, int64_t vec) {
     throw Error(absl::StrCat("size mismatch, got ", rows, ", ", rows, "x", cols, ",", vec));
 }
 
+// The checks torch makes of a folded product: `lhs` seen as [rows, k] times `other`, a vector
+// or a matrix (`transposed`: other^T, when torch folds the right operand and swaps them).
+void check_folded(const Tensor& lhs, int64_t rows, int64_t k, const Tensor& other,
+                  bool transposed) {
+  const bool vector = other.dim() == 1;
+  if (vector)
+    check_mv(rows, k, other.size(0));
+  else
+    check_mm(rows, k, other.size(transposed ? 1 : 0), other.size(transposed ? 0 : 1));
+  check_gemm_dtypes(lhs, other, vector ? "addmv_impl_cpu" : "addmm_impl_cpu_",
+                    vector ? "addmv_impl_cuda" : "addmm_cuda");
+}
+
 // a[..., m, k] @ b[..., k, n] with identical batch dims.
 Tensor batched(const Tensor& a, const Tensor& b) {
   return frontend::make_tensor(
@@ -137,12 +150,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (should_fold(a, db)) {
     // [..., m, k] @ [k(, n)]: the batch folds into the rows of one mm or mv.
     const int64_t rows = leading_rows(a), k = a.size(-1);
-    if (db == 1)
-      check_mv(rows, k, b.size(0));
-    else
-      check_mm(rows, k, b.size(0), b.size(1));
-    check_gemm_dtypes(a, b, db == 1 ? "addmv_impl_cpu" : "addmm_impl_cpu_",
-                      db == 1 ? "addmv_impl_cuda" : "addmm_cuda");
+    check_folded(a, rows, k, b, /*transposed=*/false);
     Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
     if (db == 2) out_shape.push_back(b.size(1));
     const Tensor rhs = db == 1 ? b.unsqueeze(1) : b;
@@ -153,12 +161,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     const int64_t k = b.size(-2);
     int64_t folded = b.size(-1);
     for (int64_t d = 0; d + 2 < db; ++d) folded *= b.size(d);
-    if (da == 1)
-      check_mv(folded, k, a.size(0));
-    else
-      check_mm(folded, k, a.size(1), a.size(0));
-    check_gemm_dtypes(b, a, da == 1 ? "addmv_impl_cpu" : "addmm_impl_cpu_",
-                      da == 1 ? "addmv_impl_cuda" : "addmm_cuda");
+    check_folded(b, folded, k, a, /*transposed=*/true);
   }
   return broadcast_batched(a, b);
 }

@@ -21,12 +21,8 @@ namespace {
 
 // Kernels on the loop-IR evaluator; cat and as_strided_scatter through the CUDA backend's
 // plans (each copy kernel on the evaluator); other library steps as by default.
-class PlanRunner final : public backends::KernelRunner {
+class PlanRunner final : public testing::EvaluatorRunner {
  public:
-  void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-           absl::Span<void* const> data) override {
-    evaluator_.run(kernel, launch, data);
-  }
   backends::BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
                                   absl::Span<const backends::BufferPtr> operands,
                                   absl::Span<void*> epilogue_data) override {
@@ -42,14 +38,11 @@ class PlanRunner final : public backends::KernelRunner {
       ir::KernelLaunch launch;
       const ir::LoopKernel kernel = backends::cuda::copy_kernel(node.type.dtype, copy, &launch);
       void* data[] = {operands[static_cast<size_t>(copy.operand)]->data(), out->data()};
-      evaluator_.run(kernel, launch, data);
+      run(kernel, launch, data);
     }
     return out;
   }
   int planned = 0;
-
- private:
-  backends::interp::LoopEvaluator evaluator_;
 };
 
 TEST(CopySteps, PlansMatchTheInterpreterOnRandomGraphs) {

@@ -182,12 +182,8 @@ backends::BufferPtr run_planned(const ir::Graph& graph, const ir::ProgramStep& s
   return out;
 }
 
-class PlanRunner final : public backends::KernelRunner {
+class PlanRunner final : public testing::EvaluatorRunner {
  public:
-  void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-           absl::Span<void* const> data) override {
-    evaluator_.run(kernel, launch, data);
-  }
   backends::BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
                                   absl::Span<const backends::BufferPtr> operands,
                                   absl::Span<void*> epilogue_data) override {
@@ -197,9 +193,6 @@ class PlanRunner final : public backends::KernelRunner {
     return run_planned(graph, step, *plan, operands);
   }
   int planned = 0;
-
- private:
-  bi::LoopEvaluator evaluator_;
 };
 
 TEST(IndexPlans, MatchTheInterpreterOnRandomGraphs) {

@@ -11,11 +11,24 @@
 
 #include "interp/random_graph.h"
 #include "kiln/backends/interp/interpreter.h"
+#include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/backends/program_runner.h"
 #include "kiln/passes/lower_program.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::testing {
+
+// Kernels on the loop-IR evaluator; a test's subclass runs the library steps it plans.
+class EvaluatorRunner : public backends::KernelRunner {
+ public:
+  void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+           absl::Span<void* const> data) override {
+    evaluator_.run(kernel, launch, data);
+  }
+
+ private:
+  backends::interp::LoopEvaluator evaluator_;
+};
 
 // Graphs of seeds 1..seeds that the interpreter can run (others throw there and are skipped).
 inline void expect_programs_match_interpreter(backends::KernelRunner& runner, uint64_t seeds) {

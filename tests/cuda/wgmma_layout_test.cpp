@@ -32,7 +32,7 @@ namespace bc = backends::cuda;
 // The kernel's layout constants (matmul_wgmma.cpp).
 constexpr unsigned kStages = 4, kBk = 64;
 constexpr unsigned kABytes = 128 * 128, kBBytes = 256 * 128, kStageBytes = kABytes + kBBytes;
-constexpr unsigned kMnBoxBytes = 8192;     // MN-major: one {64, 64 k} box per 64 columns
+constexpr unsigned kMnBoxBytes = 8192;       // MN-major: one {64, 64 k} box per 64 columns
 constexpr unsigned kConsumerAOffset = 8192;  // consumer g's A rows (columns) start g * 8192 in
 constexpr unsigned kSbo = 1024;
 unsigned a_kstep(bool mn) { return mn ? 2048 : 32; }
@@ -84,7 +84,8 @@ TEST(WgmmaLayout, ConstantsMatchTheGeneratedSource) {
     }
   }
   // Shared memory: the stages, the 1024-byte alignment slack and the 8 barriers.
-  EXPECT_EQ(bc::kWgmmaSharedBytes, static_cast<int>(kStages * kStageBytes + 1024 + 8 * 2 * kStages));
+  EXPECT_EQ(bc::kWgmmaSharedBytes,
+            static_cast<int>(kStages * kStageBytes + 1024 + 8 * 2 * kStages));
 }
 
 // The 128-byte swizzle on a shared memory byte address (16-byte chunk bits [4, 7) xor the
@@ -258,8 +259,7 @@ void simulate(int k_tiles, uint32_t seed) {
     const int who = static_cast<int>(rng() % 11);
     if (who == 0 && producer_kb < k_tiles) {  // the producer thread
       const int kb = producer_kb, s = kb % kStages;
-      if (kb >= static_cast<int>(kStages) && !empty[s].try_wait(((kb / kStages) - 1) & 1))
-        continue;
+      if (kb >= static_cast<int>(kStages) && !empty[s].try_wait(((kb / kStages) - 1) & 1)) continue;
       ASSERT_EQ(readers[s], 0) << "stage " << s << " overwritten while read";
       full[s].expect_tx(kStageBytes);
       full[s].arrive();
