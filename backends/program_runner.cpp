@@ -126,7 +126,13 @@ BufferPtr KernelRunner::run_library(const ir::Graph& graph, const ir::ProgramSte
   for (size_t i = 0; i < step.operands.size(); ++i)
     dense.push_back(dense_operand(step.operands[i], operands[i], graph.node(node.inputs[i]).type));
   BufferPtr result = run_node_on_interpreter(graph, step.node, dense);
-  if (step.epilogue.empty()) return result;
+  run_epilogue(step, result, epilogue_data);
+  return result;
+}
+
+void KernelRunner::run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
+                                absl::Span<void*> epilogue_data) {
+  if (step.epilogue.empty()) return;
   const ir::ProgramStep& epilogue = step.epilogue[0];
   for (size_t a = 0; a < epilogue_data.size(); ++a)
     if (epilogue.arg_values[a] == step.node) epilogue_data[a] = result->data();
@@ -134,7 +140,6 @@ BufferPtr KernelRunner::run_library(const ir::Graph& graph, const ir::ProgramSte
   ir::KernelLaunch launch = epilogue.launch;
   ir::canonicalize_launch(kernel, launch);
   run(kernel, launch, epilogue_data);
-  return result;
 }
 
 BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId id,

@@ -34,6 +34,12 @@ class KernelRunner {
   // `host`, a host buffer computed on the CPU (a constant's value), on device(); the default
   // returns it unchanged.
   virtual BufferPtr to_device(BufferPtr host) { return host; }
+
+ protected:
+  // The epilogue kernel of library step `step` (if any) over its freshly computed `result`,
+  // through run(): what every run_library does after its routine.
+  void run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
+                    absl::Span<void*> epilogue_data);
 };
 
 // Runs `program` (lowered from `graph`) and returns the graph outputs as fresh buffers, under

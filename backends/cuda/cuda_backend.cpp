@@ -159,18 +159,6 @@ BufferPtr CudaKernelRunner::copy_buffer(const BufferPtr& buffer) {
 
 BufferPtr CudaKernelRunner::to_device(BufferPtr host) { return upload(host, device()); }
 
-void CudaKernelRunner::run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
-                                    absl::Span<void*> epilogue_data) {
-  if (step.epilogue.empty()) return;
-  const ir::ProgramStep& epilogue = step.epilogue[0];
-  for (size_t a = 0; a < epilogue_data.size(); ++a)
-    if (epilogue.arg_values[a] == step.node) epilogue_data[a] = result->data();
-  ir::LoopKernel kernel = epilogue.kernel;
-  ir::KernelLaunch launch_args = epilogue.launch;
-  ir::canonicalize_launch(kernel, launch_args);
-  run(kernel, launch_args, epilogue_data);
-}
-
 BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::ProgramStep& step,
                                        absl::Span<const BufferPtr> operands) {
   const ir::Node& node = graph.node(step.node);

@@ -46,8 +46,6 @@ class CudaKernelRunner final : public KernelRunner {
   // The device matmul; null when the step does not fit it (dtype, batch).
   BufferPtr run_matmul(const ir::Graph& graph, const ir::ProgramStep& step,
                        absl::Span<const BufferPtr> operands);
-  void run_epilogue(const ir::ProgramStep& step, const BufferPtr& result,
-                    absl::Span<void*> epilogue_data);
   // cat and as_strided_scatter as copy kernels (copy_steps.cpp); null for other steps and for
   // a scatter window whose points may alias (the host path keeps its last-write-wins order).
   BufferPtr run_copy_step(const ir::Graph& graph, const ir::ProgramStep& step,
