@@ -120,6 +120,12 @@ Tensor cpu_scalar_to(const Tensor& t, Device device) {
   return t.to(device);
 }
 
+Device op_device(std::initializer_list<const Tensor*> tensors) {
+  for (const Tensor* t : tensors)
+    if (!(t->device().is_cpu() && t->dim() == 0)) return t->device();
+  return (*tensors.begin())->device();
+}
+
 void check_no_internal_overlap(const Tensor& t) {
   const TensorImpl& ti = impl_of(t);
   for (size_t d = 0; d < ti.sizes.size(); ++d)

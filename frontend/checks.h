@@ -2,6 +2,7 @@
 // the user's call.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ void check_same_device(const Tensor& a, const Tensor& b);
 // A CPU 0-d tensor used with tensors on `device` (PyTorch lets such a tensor mix with CUDA
 // tensors in elementwise ops, as a scalar): the tensor moved there; others unchanged.
 Tensor cpu_scalar_to(const Tensor& t, Device device);
+// The device an op over `tensors` runs on: the first one's that is not a CPU 0-d tensor (those
+// act as scalars), else the first one's. Mismatches among the others are left to
+// check_same_device after cpu_scalar_to.
+Device op_device(std::initializer_list<const Tensor*> tensors);
 
 // Creation options (creation.cpp). The device a tensor made with `options` lives on:
 // options.device, else the default device (set_default_device).

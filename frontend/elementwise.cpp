@@ -56,13 +56,7 @@ LazyPtr operand_value(const Operand& x, DType dtype, const Shape& shape, Device 
 Device operand_device(const Operand& a, const Operand& b) {
   if (!a.is_tensor()) return b.tensor().device();
   if (!b.is_tensor()) return a.tensor().device();
-  const Tensor &ta = a.tensor(), &tb = b.tensor();
-  if (ta.device() != tb.device()) {
-    if (ta.device().is_cpu() && ta.dim() == 0) return tb.device();
-    if (tb.device().is_cpu() && tb.dim() == 0) return ta.device();
-  }
-  check_same_device(ta, tb);
-  return ta.device();
+  return op_device({&a.tensor(), &b.tensor()});
 }
 
 }  // namespace
@@ -77,6 +71,7 @@ BinaryResult binary_value(ir::Op op, const Operand& a_in, const Operand& b_in) {
     return Operand(moved);
   };
   const Operand a = on_device(a_in, moved_a), b = on_device(b_in, moved_b);
+  if (a.is_tensor() && b.is_tensor()) check_same_device(a.tensor(), b.tensor());
   const DType dtype = compute_dtype(op, a, b);
   const Shape shape = broadcast_shapes(operand_shape(a), operand_shape(b));
   LazyPtr value = make_node(
@@ -302,13 +297,7 @@ Tensor where(const Tensor& condition_in, const Tensor& a_in, const Tensor& b_in)
     throw Error(absl::StrCat(
         "where expected condition to be a boolean tensor, but got a tensor with dtype ",
         frontend::torch_type_name(condition_in.dtype())));
-  // The device of the first operand that is not a CPU 0-d tensor (those act as scalars).
-  Device device = condition_in.device();
-  for (const Tensor* t : {&condition_in, &a_in, &b_in})
-    if (!(t->device().is_cpu() && t->dim() == 0)) {
-      device = t->device();
-      break;
-    }
+  const Device device = frontend::op_device({&condition_in, &a_in, &b_in});
   const Tensor condition = frontend::cpu_scalar_to(condition_in, device);
   const Tensor a = frontend::cpu_scalar_to(a_in, device), b = frontend::cpu_scalar_to(b_in, device);
   frontend::check_same_device(condition, a);
