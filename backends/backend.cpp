@@ -5,8 +5,10 @@
 
 #include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/cuda/cuda_backend.h"
+#include "kiln/backends/emulated_cuda.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/backends/interp/loop_evaluator.h"
+#include "kiln/runtime/cuda/emulated_driver.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::backends {
@@ -32,7 +34,10 @@ std::unique_ptr<Executable> Backend::compile(ir::Graph graph) {
 }
 
 Backend& backend_for(Device device) {
-  if (device.is_cuda()) return cuda::cuda_backend(device.index());
+  if (device.is_cuda()) {
+    if (runtime::cuda::emulated()) return emulated_cuda_backend(device.index());
+    return cuda::cuda_backend(device.index());
+  }
   // The LLVM backend by default; the reference interpreter and the loop-IR evaluator stay
   // selectable as oracles.
   static Backend* chosen = []() -> Backend* {

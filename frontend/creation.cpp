@@ -16,12 +16,11 @@ Device target_device(const Options& options) {
   return options.device.value_or(get_default_device());
 }
 
-// A CUDA device is refused at the call when CUDA is unavailable (no driver or no GPU).
+// A CUDA device is refused at the call when CUDA is unavailable (no driver or no GPU) or the
+// device does not exist.
 void check_options(const Options& options) {
   const Device device = target_device(options);
-  if (device.is_cuda() && !cuda_is_available())
-    throw Error(absl::StrCat("cannot create a tensor on ", device.str(),
-                             ": CUDA is not available (no CUDA driver or no GPU)"));
+  check_device_exists(device, absl::StrCat("cannot create a tensor on ", device.str()));
 }
 
 // Tensors made from host values are built on the CPU, then copied to the target device.

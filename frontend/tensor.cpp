@@ -137,9 +137,7 @@ Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
   frontend::fail_if_tracing(
       absl::StrCat("to(", device.str(), "): a device transfer copies at the call"));
-  if (device.is_cuda() && !cuda_is_available())
-    throw Error(absl::StrCat("cannot move a tensor to ", device.str(),
-                             ": CUDA is not available (no CUDA driver or no GPU)"));
+  check_device_exists(device, absl::StrCat("cannot move a tensor to ", device.str()));
   // The dense values on the source device, then one copy. The copy is a leaf of the lazy
   // graph (each realization graph lives on one device); autograd gives it a GradFn that moves
   // its gradient back (record_transfer).

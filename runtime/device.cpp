@@ -27,6 +27,18 @@ std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_st
 
 bool cuda_is_available() { return runtime::cuda::device_count() > 0; }
 
+int cuda_device_count() { return runtime::cuda::device_count(); }
+
+void check_device_exists(Device device, std::string_view what) {
+  if (!device.is_cuda()) return;
+  const int count = cuda_device_count();
+  if (count == 0)
+    throw Error(std::string(what) + ": CUDA is not available (no CUDA driver or no GPU)");
+  if (device.index() >= count)
+    throw Error(std::string(what) + ": CUDA error: invalid device ordinal (" +
+                std::to_string(count) + " CUDA device(s) present)");
+}
+
 namespace {
 // -1: cpu, n >= 0: cuda:n (one word, so that reads need no lock).
 std::atomic<int> default_device_code{-1};

@@ -41,6 +41,11 @@ inline constexpr Device cuda{Device::Type::kCUDA, 0};
 // True when the CUDA driver (libcuda.so.1, loaded at run time) is present and reports at least
 // one device.
 bool cuda_is_available();
+// The number of CUDA devices (torch.cuda.device_count()): 0 without a driver.
+int cuda_device_count();
+// Throws kiln::Error when `device` is a CUDA device that this machine lacks: CUDA unavailable,
+// or an index past the last device. `what` names the call ("cannot create a tensor on cuda:1").
+void check_device_exists(Device device, std::string_view what);
 
 // The device of tensors created without one (torch.set_default_device): creation functions,
 // modules' parameters and data loaders made with no `.device` use it. cpu until set.

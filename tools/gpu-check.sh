@@ -1,33 +1,43 @@
 #!/usr/bin/env bash
 # The GPU check of the CUDA backend, run on the GPU machine from a bundle built elsewhere
-# (tools/build-gpu-bundle.sh; nothing is built here):
+# (tools/build-gpu-bundle.sh; nothing is built here), in one device call:
 #
-#   tools/gpu-check.sh [GPU_CARRY_DIR]      (default: gpu-carry next to this script's folder)
+#   OUT=DIR tools/gpu-check.sh [GPU_CARRY_DIR]   (default: gpu-carry next to this script's folder)
 #
-# Prints nvidia-smi, then runs these stages (KILN_GPU_STAGES picks some, comma-separated; all
-# by default, in this order):
-#   tests        the CUDA tests (kiln_cuda_tests: the NVRTC half and the GPU half; a skipped
-#                GPU test counts as a failure here; GTEST_FILTER narrows them)
+# A session has 15 device minutes in all, the machine's start included, so everything runs in
+# one call of under 9 minutes even when every stage runs to its time limit (about 3 to 4 when
+# they pass), the independent
+# stages side by side (the machine has 16 cores; most of their time is NVRTC compiling), then
+# the benchmark alone. Stages (KILN_GPU_STAGES picks some, comma-separated; all by default):
+#   wgmma        first, alone: the Hopper matmul's device tests (CudaWgmma.*). If they fail or
+#                hang, the later stages run with KILN_CUDA_MMA=sync and the benchmark leaves
+#                the wgmma row out, so one broken kernel costs nothing else.
+#   tests        the other CUDA device tests (kiln_cuda_tests, GTEST_FILTER, default Cuda*),
+#                in 4 shards; a skipped GPU test counts as a failure here
 #   random       CUDA random numbers against PyTorch's, bit for bit (tools/gpu_random_check.py)
 #   frontend     the frontend suite's PyTorch-checked op tables and gradient checks with the
-#                default device set to cuda (KILN_TEST_DEVICE)
+#                default device cuda (KILN_TEST_DEVICE), in 8 shards
 #   conformance  the shared conformance programs, kiln vs live PyTorch, both with the default
 #                device cuda (tools/gpu_conformance.py)
-#   bench        the kiln GPU benchmark (kiln-cuda-bench: fused chain vs device copy, matmul vs
-#                cuBLAS), the same workloads on PyTorch (eager and torch.compile), a summary
-# Every stage runs even when an earlier one failed (so one failing test does not cost the
-# benchmark numbers), each under its own time limit; the script then exits nonzero, naming the
-# failed stages. Outputs go to $OUT (or a temporary folder) as well.
-set -uo pipefail  # no -e: every stage runs, failures are collected (fail)
+#   bench        alone, last: kiln-cuda-bench (fused chain vs device copy, matmul vs cuBLAS),
+#                the same workloads on PyTorch (eager and torch.compile), a summary
+# Every stage runs even when another failed; the script then prints a table of the stages and
+# exits nonzero naming the failed ones. Outputs (logs, JSON, summary.txt, stages.txt) go to $OUT
+# (or a temporary folder); the kernel cache goes to $OUT/kernel-cache.
+set -uo pipefail  # no -e: every stage runs, failures are collected
 root=$(cd "$(dirname "$0")/.." && pwd)
 carry=$(cd "${1:-$root/gpu-carry}" && pwd)
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
-failed=()
-fail() { echo "gpu-check: FAILED: $*" >&2; failed+=("$*"); }
+start=$SECONDS
+stages_file=$out/stages.txt
+: > "$stages_file"
+# record STAGE STATUS SECONDS [NOTE]
+record() { printf '%-12s %-6s %5ss  %s\n' "$1" "$2" "$3" "${4:-}" >> "$stages_file"; }
 
 echo "== nvidia-smi"
-nvidia-smi || { fail "nvidia-smi"; exit 1; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv ||
+  { record nvidia-smi FAIL 0 "no GPU"; cat "$stages_file"; exit 1; }
 
 # kiln's binaries find their libraries in the bundle; python does not see them. The bundled
 # libstdc++ (lib-cxx/, which needs glibc 2.36) is used only when the system's lacks a symbol
@@ -41,6 +51,7 @@ if [[ -z $sys_cxx ]] || ! grep -aq "$need" "$sys_cxx"; then
 fi
 run_kiln() { env LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 export KILN_CACHE_DIR="$out/kernel-cache"
+export PYTHONUNBUFFERED=1
 
 # NVRTC: the toolkit's, else the one in PyTorch's wheels.
 if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc.so' && [[ ! -e /usr/local/cuda/lib64/libnvrtc.so.13 ]]; then
@@ -63,87 +74,146 @@ if [[ -z ${KILN_CUBLAS_PATH:-} ]]; then
   [[ -n $cublas ]] && export KILN_CUBLAS_PATH=$cublas
 fi
 
-stages=",${KILN_GPU_STAGES:-tests,random,frontend,conformance,bench},"
+stages=",${KILN_GPU_STAGES:-wgmma,tests,random,frontend,conformance,bench},"
 want() { [[ $stages == *",$1,"* ]]; }
 
-if want tests; then
-echo "== CUDA tests (kiln_cuda_tests)"
-run_kiln timeout 420 "$carry/bin/kiln_cuda_tests" --gtest_output="json:$out/cuda_tests.json" 2>&1 |
-  tee "$out/cuda_tests.log" | grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) *\]|^\[=|Failure|rror'
-status=${PIPESTATUS[0]}
-if [[ $status -ne 0 ]]; then
-  fail "kiln_cuda_tests exited with $status (see $out/cuda_tests.log)"
-  grep -A12 -E 'Failure|what\(\)|rror' "$out/cuda_tests.log" | head -150
-fi
-python3 - "$out/cuda_tests.json" <<'PY' || fail "CUDA test summary: failures, or GPU tests skipped"
-import json, sys
-r = json.load(open(sys.argv[1]))
-tests = [t for s in r["testsuites"] for t in s["testsuite"]]
-skipped = [t["name"] for t in tests if t.get("result") == "SKIPPED"]
-failed = [t["name"] for t in tests if t.get("failures")]
+# gtest_stage NAME SHARDS LIMIT BINARY FILTER [ENV...]: a GoogleTest binary in SHARDS processes
+# at once, each under LIMIT seconds; logs NAME.N.log, JSON NAME.N.json. Returns nonzero on any
+# failure (the JSON summary below says which tests).
+gtest_stage() {
+  local name=$1 shards=$2 limit=$3 binary=$4 filter=$5
+  shift 5
+  local pids=() i status=0
+  for ((i = 0; i < shards; i++)); do
+    run_kiln env "$@" GTEST_TOTAL_SHARDS="$shards" GTEST_SHARD_INDEX="$i" \
+      timeout -k 10 "$limit" "$binary" --gtest_filter="$filter" \
+      --gtest_output="json:$out/$name.$i.json" > "$out/$name.$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { status=1; echo "gpu-check: $name shard $i exited nonzero" \
+      "(124: timed out; the last test it started: $(grep '^\[ RUN' "$out/$name.$i.log" | tail -1))"; }
+  done
+  return $status
+}
+
+# gtest_summary NAME ALLOWED_SKIPS: counts over NAME.*.json; fails on failures, on skips not
+# allowed, and on a shard that wrote no JSON (killed).
+gtest_summary() {
+  python3 - "$out" "$1" "$2" <<'PY'
+import glob, json, os, sys
+out, name, allowed = sys.argv[1], sys.argv[2], set(filter(None, sys.argv[3].split(",")))
+tests, missing = [], []
+for log in sorted(glob.glob(os.path.join(out, f"{name}.*.log"))):
+    js = log[:-4] + ".json"
+    if not os.path.exists(js):
+        missing.append(os.path.basename(log)); continue
+    r = json.load(open(js))
+    tests += [dict(t, suite=s["name"]) for s in r["testsuites"] for t in s["testsuite"]]
+full = lambda t: t["suite"] + "." + t["name"]
+skipped = [full(t) for t in tests if t.get("result") == "SKIPPED"]
+failed = [full(t) for t in tests if t.get("failures")]
+bad_skips = [n for n in skipped if not any(n.startswith(a) or n.endswith("." + a) for a in allowed)]
 ran = len(tests) - len(skipped)
-print(f"CUDA tests: {ran} ran, {ran - len(failed)} passed, {len(failed)} failed, "
-      f"{len(skipped)} skipped {skipped}")
-# Skipping is only acceptable for the tests of the no-GPU behaviour.
-no_gpu_only = {"UnavailableIsAClearError", "CudaWithoutGpuFailsAtCreation"}
-sys.exit(1 if failed or any(n not in no_gpu_only for n in skipped) else 0)
+print(f"{name}: {ran} ran, {ran - len(failed)} passed, {len(failed)} failed, {len(skipped)} skipped"
+      + (f"; no result from {missing} (killed)" if missing else ""))
+for n in failed[:40]: print(f"  FAILED {n}")
+for n in bad_skips: print(f"  SKIPPED (not allowed here) {n}")
+sys.exit(1 if failed or bad_skips or missing or not tests else 0)
 PY
+}
+
+# finish STAGE STATUS T0 [NOTE]
+finish() { record "$1" "$([[ $2 -eq 0 ]] && echo pass || echo FAIL)" $((SECONDS - $3)) "${4:-}"; }
+
+if want wgmma; then
+  echo "== wgmma device tests (alone, first)"
+  t0=$SECONDS
+  gtest_stage wgmma 1 90 "$carry/bin/kiln_cuda_tests" 'CudaWgmma.*'
+  gtest_summary wgmma "" | tee "$out/wgmma.txt"
+  status=${PIPESTATUS[0]}
+  if [[ $status -ne 0 ]]; then
+    export KILN_CUDA_MMA=sync KILN_BENCH_SKIP_BEST=1
+    note="later stages ran with KILN_CUDA_MMA=sync"
+  fi
+  finish wgmma "$status" "$t0" "${note:-}"
 fi
 
-if want random; then
-echo "== CUDA random numbers against PyTorch"
-# The raw bytes (about 25 MB) stay out of $OUT.
-rnd=${TMPDIR:-/tmp}/kiln-random
-if run_kiln timeout 120 "$carry/bin/kiln-gpu-random-check" "$rnd"; then
-  python3 "$root/tools/gpu_random_check.py" "$rnd" 2>&1 | tee "$out/random_check.txt"
-  [[ ${PIPESTATUS[0]} -eq 0 ]] || fail "CUDA random numbers differ from PyTorch's"
-else
-  fail "kiln-gpu-random-check"
+# The independent stages side by side.
+pids=()
+names=()
+if want tests; then
+  (
+    t0=$SECONDS
+    no_gpu_only="UnavailableIsAClearError,CudaWithoutGpuFailsAtCreation,EmulatedCuda."
+    gtest_stage tests 4 200 "$carry/bin/kiln_cuda_tests" "${GTEST_FILTER:-Cuda*}:-CudaWgmma.*"
+    gtest_summary tests "$no_gpu_only" > "$out/tests.txt"
+    finish tests $? "$t0" "$(head -1 "$out/tests.txt")"
+  ) &
+  pids+=($!) names+=(tests)
 fi
-fi
-
 if want frontend; then
-echo "== frontend op tables and gradient checks on cuda (kiln_frontend_tests)"
-# The suites that compare with PyTorch's values or with finite differences; the rest of the
-# suite reads host memory, counts CPU kernels or checks CPU random streams.
-frontend_filter='Creation.MatchTorch:Creation.EveryDtypeConversionMatchesTorch:Indexing.MatchTorch:Ops.ElementwiseMatchTorch:Reduce.MatchTorch:Shape.MatchTorch:*Gradcheck*'
-run_kiln env KILN_TEST_DEVICE=cuda KILN_DATA_DIR="$root/data" timeout 300 \
-  "$carry/bin/kiln_frontend_tests" --gtest_filter="$frontend_filter" \
-  --gtest_output="json:$out/frontend_cuda.json" > "$out/frontend_cuda.log" 2>&1
-status=$?
-grep -E '^\[ *(FAILED|PASSED) *\]|^\[=' "$out/frontend_cuda.log" | tail -40
-if [[ $status -ne 0 ]]; then
-  fail "kiln_frontend_tests on cuda exited with $status (see $out/frontend_cuda.log)"
-  grep -B2 -A10 -E 'Failure' "$out/frontend_cuda.log" | head -120
+  (
+    t0=$SECONDS
+    # The suites that compare with PyTorch's values or with finite differences (the rest of
+    # the suite reads host memory, counts CPU kernels or checks CPU random streams); the same
+    # filter runs in ctest on the emulated device (tests/CMakeLists.txt, KILN_DEVICE_SUITES).
+    filter='Creation.MatchTorch:Creation.EveryDtypeConversionMatchesTorch:Indexing.MatchTorch:Ops.ElementwiseMatchTorch:Reduce.MatchTorch:Shape.MatchTorch:*Gradcheck*'
+    gtest_stage frontend 8 200 "$carry/bin/kiln_frontend_tests" "$filter" \
+      KILN_TEST_DEVICE=cuda KILN_DATA_DIR="$root/data"
+    gtest_summary frontend "" > "$out/frontend.txt"
+    finish frontend $? "$t0" "$(head -1 "$out/frontend.txt")"
+  ) &
+  pids+=($!) names+=(frontend)
 fi
-fi
-
 if want conformance; then
-echo "== conformance on cuda (kiln vs PyTorch, default device cuda)"
-run_kiln timeout 400 python3 "$root/tools/gpu_conformance.py" run --bin "$carry/conformance" \
-  --device cuda --out "$out/conformance_cuda.json" 2>&1 | tee "$out/conformance_cuda.txt"
-[[ ${PIPESTATUS[0]} -eq 0 ]] || fail "conformance on cuda"
+  (
+    t0=$SECONDS
+    run_kiln timeout -k 10 200 python3 "$root/tools/gpu_conformance.py" run --bin "$carry/conformance" \
+      --device cuda --jobs 4 --out "$out/conformance.json" > "$out/conformance.txt" 2>&1
+    finish conformance $? "$t0" "$(tail -1 "$out/conformance.txt")"
+  ) &
+  pids+=($!) names+=(conformance)
+fi
+if want random; then
+  (
+    t0=$SECONDS
+    rnd=${TMPDIR:-/tmp}/kiln-random  # the raw bytes (about 25 MB) stay out of $OUT
+    if run_kiln timeout -k 10 100 "$carry/bin/kiln-gpu-random-check" "$rnd" > "$out/random.log" 2>&1; then
+      timeout -k 10 90 python3 "$root/tools/gpu_random_check.py" "$rnd" > "$out/random.txt" 2>&1
+      finish random $? "$t0" "$(tail -1 "$out/random.txt")"
+    else
+      finish random 1 "$t0" "kiln-gpu-random-check failed: $(tail -1 "$out/random.log")"
+    fi
+  ) &
+  pids+=($!) names+=(random)
+fi
+if (( ${#pids[@]} > 0 )); then
+  echo "== ${names[*]} (side by side)"
+  wait "${pids[@]}"
+  for n in "${names[@]}"; do
+    [[ -f $out/$n.txt ]] && { echo "-- $n"; head -45 "$out/$n.txt"; }
+  done
 fi
 
 if want bench; then
-
-echo "== kiln GPU benchmark (kiln-cuda-bench)"
-run_kiln timeout 240 "$carry/bin/kiln-cuda-bench" 2>&1 | tee "$out/kiln_bench.jsonl"
-status=${PIPESTATUS[0]}
-[[ $status -eq 0 ]] || fail "kiln-cuda-bench exited with $status"
-
-echo "== PyTorch (eager, torch.compile)"
-python3 "$root/tools/gpu_torch_bench.py" 2>&1 | tee "$out/torch_bench.jsonl"
-status=${PIPESTATUS[0]}
-[[ $status -eq 0 ]] || fail "gpu_torch_bench.py exited with $status"
-
-echo "== summary"
-python3 "$root/tools/gpu_summary.py" "$out/kiln_bench.jsonl" "$out/torch_bench.jsonl" |
-  tee "$out/summary.txt" || fail "summary"
+  echo "== benchmark (alone)"
+  t0=$SECONDS
+  run_kiln timeout -k 10 100 "$carry/bin/kiln-cuda-bench" > "$out/kiln_bench.jsonl" 2> "$out/kiln_bench.log"
+  status=$?
+  timeout -k 10 120 python3 "$root/tools/gpu_torch_bench.py" > "$out/torch_bench.jsonl" 2> "$out/torch_bench.log"
+  (( status |= $? ))
+  python3 "$root/tools/gpu_summary.py" "$out/kiln_bench.jsonl" "$out/torch_bench.jsonl" \
+    > "$out/summary.txt" 2>&1
+  (( status |= $? ))
+  cat "$out/summary.txt"
+  finish bench "$status" "$t0" "$(tail -1 "$out/kiln_bench.log")"
 fi
-if (( ${#failed[@]} > 0 )); then
-  printf 'gpu-check: FAILED stages:\n' >&2
-  printf '  %s\n' "${failed[@]}" >&2
+
+echo "== stages (${SECONDS}s since start)"
+cat "$stages_file"
+if grep -q ' FAIL ' "$stages_file"; then
+  echo "gpu-check: FAILED stages: $(awk '$2 == "FAIL" {print $1}' "$stages_file" | xargs)" >&2
   exit 1
 fi
 echo "gpu-check: all passed (outputs in $out)"

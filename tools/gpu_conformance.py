@@ -7,14 +7,20 @@ the GPU bundle and PyTorch's outputs are computed there, live, with the same dev
   gpu_conformance.py build --build BUILD_DIR --out DIR
       builds every case of ../shared/conformance/expected.json against the kiln build tree
       into DIR/<case> (each program sets its default device from $KILN_DEFAULT_DEVICE first)
-  gpu_conformance.py run --bin DIR [--device cuda] [--cases CASES_PY] [--out FILE]
+  gpu_conformance.py run --bin DIR [--device cuda] [--cases CASES_PY] [--out FILE] [--jobs N]
       runs each case's Python program on PyTorch and its kiln program, both with the default
       device `device`, prints one line per difference (with a diff), then 'N passed, M failed';
       exits 1 when any case fails (or when PyTorch is missing)
 
+  gpu_conformance.py emulated --bin DIR [--expected FILE]
+      runs the same programs on an emulated CUDA device (KILN_EMULATE_CUDA=1, default device
+      cuda; runtime/cuda/emulated_driver.h) and compares them with expected.json, PyTorch's
+      CPU outputs, as CUDA output reads once the device suffix is removed (CUDA_CASES lists the
+      cases whose CUDA output differs by design); exits 1 when any case fails
+
 With --device cpu the PyTorch outputs should be expected.json's (a check of this script).
 """
-import argparse, contextlib, difflib, io, json, os, pathlib, subprocess, sys, traceback
+import argparse, concurrent.futures, contextlib, difflib, io, json, os, pathlib, re, subprocess, sys, traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "conformance"
@@ -116,19 +122,25 @@ def run(args):
     env = dict(os.environ, KILN_DEFAULT_DEVICE=args.device)
     passed = failed = 0
     results = {}
+
+    def kiln_output(name):
+        try:
+            r = subprocess.run([str(bindir / name)], capture_output=True, text=True, timeout=300,
+                               env=env)
+            out = r.stdout + ("" if r.returncode == 0 else f"<exit {r.returncode}>\n")
+            return out + (r.stderr[-2000:] if r.returncode != 0 else "")
+        except subprocess.TimeoutExpired:
+            return "<timeout>\n"
+
+    # The programs run side by side (most of their time is NVRTC compiling their kernels).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        outputs = dict(zip(names, pool.map(kiln_output, names)))
     for name in names:
         if name not in expected:
             print(f"FAIL {name}: no Python program in {args.cases}")
             failed += 1
             continue
-        try:
-            r = subprocess.run([str(bindir / name)], capture_output=True, text=True, timeout=300,
-                               env=env)
-            out = r.stdout + ("" if r.returncode == 0 else f"<exit {r.returncode}>\n")
-            if r.returncode != 0:
-                out += r.stderr[-2000:]
-        except subprocess.TimeoutExpired:
-            out = "<timeout>\n"
+        out = outputs[name]
         results[name] = {"torch": expected[name], "kiln": out}
         if out == expected[name]:
             passed += 1
@@ -140,6 +152,52 @@ def run(args):
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(results, indent=1))
     print(f"conformance on {args.device}: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+# Cases whose output on CUDA differs from PyTorch's CPU output by design: the expected CUDA
+# output, or None where it cannot be known without a GPU (the GPU's conformance stage compares
+# them with PyTorch on CUDA).
+CUDA_CASES = {
+    # CUDA tensors draw from the device's Philox generator, not the CPU's Mersenne Twister.
+    "random_matches_pytorch": None,
+    # PyTorch has no integer matmul on CUDA ("addmm_cuda" not implemented for 'Long').
+    "matmul_2d": "error\n",
+}
+
+
+def without_device(text):
+    """A printed CUDA tensor as the same tensor prints on the CPU: suffixes that PyTorch wrapped
+    onto their own line are joined first (the device suffix makes the last line longer)."""
+    text = re.sub(r",\n +(device=|dtype=|requires_grad=|grad_fn=)", r", \1", text)
+    return text.replace(", device='cuda:0'", "")
+
+
+def emulated(args):
+    cases = json.load(open(args.expected))
+    env = dict(os.environ, KILN_EMULATE_CUDA="1", KILN_DEFAULT_DEVICE="cuda")
+    passed = failed = skipped = 0
+    for c in cases:
+        name = c["name"]
+        want = CUDA_CASES.get(name, c["expected"])
+        if want is None:
+            skipped += 1
+            continue
+        exe = pathlib.Path(args.bin) / name
+        try:
+            r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300, env=env)
+            out = r.stdout + ("" if r.returncode == 0 else f"<exit {r.returncode}>\n{r.stderr[-2000:]}")
+        except subprocess.TimeoutExpired:
+            out = "<timeout>\n"
+        if without_device(out) == without_device(want):
+            passed += 1
+            continue
+        failed += 1
+        print(f"FAIL {name}")
+        sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), out.splitlines(True),
+                                                   "expected", "kiln on emulated cuda"))
+    print(f"conformance on the emulated CUDA device: {passed} passed, {failed} failed, "
+          f"{skipped} left to the GPU ({', '.join(n for n, v in CUDA_CASES.items() if v is None)})")
     return 0 if failed == 0 and passed > 0 else 1
 
 
@@ -158,9 +216,13 @@ def main():
     r.add_argument("--device", default="cuda")
     r.add_argument("--cases", default="", help="cases.py (default: the one in --bin)")
     r.add_argument("--out", default="")
+    r.add_argument("--jobs", type=int, default=1, help="kiln programs run at once")
+    e = sub.add_parser("emulated")
+    e.add_argument("--bin", required=True)
+    e.add_argument("--expected", default=str(SHARED / "expected.json"))
     a = ap.parse_args()
     try:
-        return build(a) if a.cmd == "build" else run(a)
+        return {"build": build, "run": run, "emulated": emulated}[a.cmd](a)
     except subprocess.CalledProcessError as e:
         traceback.print_exc()
         return e.returncode or 1

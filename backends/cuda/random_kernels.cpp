@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <type_traits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/codegen_expr.h"
 #include "kiln/backends/cuda/module_cache.h"
+#include "kiln/backends/cuda/random_host.h"
 #include "kiln/ir/absl_compat.h"
 #include "kiln/runtime/cuda/driver.h"
+#include "kiln/runtime/cuda/emulated_driver.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::backends::cuda {
@@ -119,6 +123,54 @@ extern "C" __global__ void __launch_bounds__(256) SYMBOL(const RandomParams p) {
 )CUDA";
 
 bool floating(DType d) { return is_floating_point(d); }
+
+// The emulated device's fill (runtime/cuda/emulated_driver.h): the kernels' values computed on
+// the host by their restatement, element for element, then stored as the kernel stores them.
+template <class T>
+void store_all(void* out, const std::vector<double>& values) {
+  T* to = static_cast<T*>(out);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      to[i] = T(static_cast<float>(values[i]));
+    else
+      to[i] = static_cast<T>(values[i]);
+  }
+}
+
+void fill_on_host(void* out, int64_t numel, const RandomFill& fill, unsigned grid,
+                  const runtime::PhiloxState& state) {
+  if (fill.dtype == int64 && fill.kind == RandomKind::kRandomFromTo) {
+    const std::vector<int64_t> values = random_host::emulate_int64(fill, numel, grid, state);
+    rc::DeviceAccess access;
+    std::copy(values.begin(), values.end(), static_cast<int64_t*>(out));
+    return;
+  }
+  const std::vector<double> values = random_host::emulate(fill, numel, grid, state);
+  rc::DeviceAccess access;
+  switch (fill.dtype.kind()) {
+    case DType::Kind::kFloat32:
+      return store_all<float>(out, values);
+    case DType::Kind::kFloat64:
+      return store_all<double>(out, values);
+    case DType::Kind::kFloat16:
+      return store_all<Half>(out, values);
+    case DType::Kind::kBFloat16:
+      return store_all<BFloat16>(out, values);
+    case DType::Kind::kInt8:
+      return store_all<int8_t>(out, values);
+    case DType::Kind::kInt16:
+      return store_all<int16_t>(out, values);
+    case DType::Kind::kInt32:
+      return store_all<int32_t>(out, values);
+    case DType::Kind::kUInt8:
+      return store_all<uint8_t>(out, values);
+    case DType::Kind::kBool:
+      return store_all<bool>(out, values);
+    default:
+      throw Error(absl::StrCat("random numbers on the emulated CUDA device: no store for ",
+                               sv(name(fill.dtype))));
+  }
+}
 
 // float -> T for a floating dtype (round to nearest even, c10's casts).
 std::string from_float(DType d, const std::string& x) {
@@ -310,6 +362,10 @@ runtime::PhiloxState fill_random(int index, void* out, int64_t numel, const Rand
   {
     std::lock_guard<std::mutex> lock(generator.mutex());
     state = generator.philox_state(launch.counter_offset);
+  }
+  if (rc::emulated()) {
+    fill_on_host(out, numel, fill, launch.grid, state);
+    return state;
   }
   const std::string symbol = random_kernel_symbol(fill.kind, fill.dtype, draw);
   const std::string key = absl::StrCat(sv(kRandomVersion), "\n", symbol);

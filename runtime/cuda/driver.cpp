@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "kiln/runtime/cuda/emulated_driver.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::runtime::cuda {
@@ -30,6 +31,11 @@ bool resolve(void* lib, F& slot, const char* name, std::string& why) {
 
 Loaded load() {
   Loaded l;
+  if (emulated()) {  // KILN_EMULATE_CUDA: no libcuda at all (emulated_driver.h)
+    l.driver = emulated_driver();
+    l.ok = true;
+    return l;
+  }
   // Never closed: the driver stays loaded for the life of the process.
   void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {

@@ -10,14 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "cuda/gpu_skip.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/cuda/driver.h"
 
 namespace kiln {
 namespace {
-
-#define GPU_OR_SKIP() \
-  if (!cuda_is_available()) GTEST_SKIP() << "no CUDA device: " << runtime::cuda::why_unavailable()
 
 // Sets the default device for one test and restores cpu after it, even when it fails.
 struct DefaultDeviceScope {

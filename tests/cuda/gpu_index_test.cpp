@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/gpu_skip.h"
 #include "interp/random_graph.h"
 #include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/backends/interp/element.h"
@@ -23,9 +24,6 @@ namespace bc = backends::cuda;
 namespace bi = backends::interp;
 using backends::BufferPtr;
 using ir::ValueId;
-
-#define GPU_OR_SKIP() \
-  if (!cuda_is_available()) GTEST_SKIP() << "no CUDA device: " << runtime::cuda::why_unavailable()
 
 // Element values: floats spread over magnitudes whose sums depend on the order of additions;
 // integers over the full 64 bits (stores truncate, so narrow types wrap); bool 0/1.
@@ -152,7 +150,7 @@ Shape values_shape(const Indexing& x) {
 }
 
 TEST(CudaIndex, GatherMatchesTheInterpreterForEveryDtype) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   testing::Rng rng(11);
   for (DType t : kAllDTypes) {
     for (int trial = 0; trial < 12; ++trial) {
@@ -190,19 +188,19 @@ void put_cases(DType t, bool accumulate, int trials, uint64_t seed) {
 }
 
 TEST(CudaIndex, PutKeepsTheLastWriteForEveryDtype) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   for (DType t : kAllDTypes) put_cases(t, false, 12, 21);
 }
 
 TEST(CudaIndex, AccumulateMatchesTheInterpreterForEveryDtype) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   for (DType t : kAllDTypes) put_cases(t, true, 12, 31);
 }
 
 // Many contributions per destination (runs longer than the 256-key sort tiles, so the merge
 // passes matter) with values whose float32 sum depends on the order.
 TEST(CudaIndex, AccumulateAddsInSourceOrder) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   testing::Rng rng(41);
   for (DType t : {float32, float16, bfloat16, float64, int8, int32, boolean}) {
     for (const int64_t positions : {1, 255, 256, 257, 3000, 70000}) {
@@ -238,7 +236,7 @@ TEST(CudaIndex, AccumulateAddsInSourceOrder) {
 // An embedding-like gather and its backward pass (index_put with accumulate) through the
 // frontend: the gradient equals the CPU path's bit for bit (its upstream gradient is exact).
 TEST(CudaIndex, EmbeddingBackwardMatchesCpu) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   manual_seed(5);
   const Tensor table = randn({50, 8}) * 1000;
   const Tensor idx = randint(-50, 50, {4, 300});
@@ -281,7 +279,7 @@ BufferPtr int64_buffer(const std::vector<int64_t>& v) {
 }
 
 TEST(CudaIndex, OutOfRangeIndicesRaiseTheInterpretersMessage) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   testing::Rng rng(51);
   // Bad positions in both index tensors: the first in (tensor, position) order is reported.
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
@@ -318,7 +316,7 @@ TEST(CudaIndex, OutOfRangeIndicesRaiseTheInterpretersMessage) {
 // Integer and bool matmul (the interpreter's wraparound and or-of-ands), with a transposed
 // operand and batch dims.
 TEST(CudaMatmul, IntegerAndBoolMatchTheInterpreter) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   testing::Rng rng(61);
   for (DType t : {int8, int16, int32, int64, uint8, boolean}) {
     for (int trial = 0; trial < 4; ++trial) {
@@ -347,7 +345,7 @@ TEST(CudaMatmul, IntegerAndBoolMatchTheInterpreter) {
 
 // Bool matmul whose operands hold bytes other than 0/1 (any nonzero byte is true).
 TEST(CudaMatmul, BoolReadsAnyNonzeroByteAsTrue) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   Case c;
   BufferPtr a = runtime::Buffer::allocate(4), b = runtime::Buffer::allocate(4);
   const unsigned char av[] = {2, 0, 0, 7}, bv[] = {0, 3, 5, 0};

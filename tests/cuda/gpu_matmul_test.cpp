@@ -17,6 +17,7 @@
 #include <limits>
 #include <string>
 
+#include "cuda/gpu_skip.h"
 #include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/cuda/driver.h"
@@ -27,7 +28,7 @@ namespace {
 namespace bc = backends::cuda;
 
 #define SM90_OR_SKIP()                                                      \
-  if (!cuda_is_available()) GTEST_SKIP() << "no CUDA device";               \
+  GPU_KERNELS_OR_SKIP();                                                    \
   if (runtime::cuda::device_properties(0).major != 9 ||                     \
       runtime::cuda::device_properties(0).minor != 0)                       \
   GTEST_SKIP() << "the wgmma kernel needs compute capability 9.0, this is " \

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "cuda/gpu_skip.h"
 #include "cuda/random_reference.h"
 #include "kiln/backends/cuda/random_kernels.h"
 #include "kiln/kiln.h"
@@ -19,9 +20,6 @@ namespace {
 
 using backends::cuda::RandomFill;
 using backends::cuda::RandomKind;
-
-#define GPU_OR_SKIP() \
-  if (!cuda_is_available()) GTEST_SKIP() << "no CUDA device: " << runtime::cuda::why_unavailable()
 
 unsigned grid_for(const RandomFill& f, int64_t n) {
   const auto& props = runtime::cuda::device_properties(0);
@@ -72,7 +70,7 @@ RandomFill uniform_fill(DType dtype, double from, double to, double width) {
 }
 
 TEST(CudaRandom, UniformMatchesHostEmulation) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   for (DType dtype : {float32, float64, float16, bfloat16}) {
     for (int64_t n : {1, 1000, 3'000'001}) {
       expect_matches(uniform_fill(dtype, 0, 1, 1), n, 7,
@@ -87,7 +85,7 @@ TEST(CudaRandom, UniformMatchesHostEmulation) {
 }
 
 TEST(CudaRandom, NormalMatchesHostEmulationWithinUlps) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   for (DType dtype : {float32, float64, float16, bfloat16}) {
     RandomFill f;
     f.kind = RandomKind::kNormal;
@@ -110,7 +108,7 @@ TEST(CudaRandom, NormalMatchesHostEmulationWithinUlps) {
 }
 
 TEST(CudaRandom, RandintMatchesHostEmulationExactly) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   struct Case {
     DType dtype;
     int64_t low, high;

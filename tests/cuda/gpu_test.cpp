@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cuda/gpu_skip.h"
 #include "interp/random_graph.h"
 #include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/backends/interp/interpreter.h"
@@ -19,11 +20,9 @@
 namespace kiln {
 namespace {
 
-#define GPU_OR_SKIP() \
-  if (!cuda_is_available()) GTEST_SKIP() << "no CUDA device: " << runtime::cuda::why_unavailable()
-
 TEST(CudaDevice, UnavailableIsAClearError) {
   if (cuda_is_available()) GTEST_SKIP() << "a CUDA device is present";
+  EXPECT_EQ(cuda_device_count(), 0);
   const Tensor x = arange(4, float32);
   try {
     (void)x.to(cuda);
@@ -73,7 +72,7 @@ TEST(CudaDevice, CreationOnDevice) {
 
 // Every unary op on floating dtypes, compared with the CPU result.
 TEST(CudaKernels, ElementwiseMatchesCpu) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   for (DType t : {float32, float64, float16, bfloat16}) {
     const Tensor x = (arange(-20, 20, 1, t) / 7);
     const Tensor gx = x.cuda();
@@ -98,7 +97,7 @@ TEST(CudaKernels, ElementwiseMatchesCpu) {
 }
 
 TEST(CudaKernels, ReductionsMatchCpu) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   manual_seed(0);
   const Tensor x = randn({37, 1000});
   const Tensor g = x.cuda();
@@ -117,7 +116,7 @@ TEST(CudaKernels, ReductionsMatchCpu) {
 }
 
 TEST(CudaKernels, SplitReductionsOfLongRows) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   // Few kept points and long rows take the split path (partial states, then a combine).
   const Tensor x = arange(1 << 22, float64) / (1 << 20);
   const Tensor g = x.cuda();
@@ -138,7 +137,7 @@ TEST(CudaKernels, SplitReductionsOfLongRows) {
 }
 
 TEST(CudaKernels, IntegerDivisionByZeroThrows) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   ir::Graph g;
   const ir::TensorType type{int64, {3}};
   const ir::ValueId a = g.add_input(type), b = g.add_input(type);
@@ -166,7 +165,7 @@ TEST(CudaKernels, IntegerDivisionByZeroThrows) {
 }
 
 TEST(CudaMatmul, MatchesCpuForFloatTypes) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   manual_seed(1);
   for (DType t : {float32, float64, float16, bfloat16}) {
     const Tensor a = randn({67, 130}).to(t), b = randn({130, 45}).to(t);
@@ -198,7 +197,7 @@ TEST(CudaMatmul, MatchesCpuForFloatTypes) {
 }
 
 TEST(CudaLibrary, IndexingCatAndInPlaceWrites) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   const Tensor x = arange(12, float32).reshape({3, 4});
   const Tensor g = x.cuda();
   const Tensor idx = tensor({2, 0});
@@ -272,7 +271,7 @@ int64_t first_difference(DType t, const void* a, const void* b, size_t nbytes) {
 }
 
 TEST(CudaRandomGraphs, MatchTheInterpreter) {
-  GPU_OR_SKIP();
+  GPU_KERNELS_OR_SKIP();
   testing::RandomGraphOptions options;
   options.exact_float_math = true;
   backends::interp::Interpreter interpreter;
