@@ -8,6 +8,7 @@
 #include "kiln/frontend/checks.h"
 #include "kiln/frontend/elements.h"
 #include "kiln/frontend/tensor_impl.h"
+#include "kiln/runtime/cuda/copy.h"
 
 namespace kiln {
 namespace frontend {
@@ -23,10 +24,20 @@ void check_options(const Options& options) {
   check_device_exists(device, absl::StrCat("cannot create a tensor on ", device.str()));
 }
 
-// Tensors made from host values are built on the CPU, then copied to the target device.
+// Tensors made from host values are built on the CPU, then copied to the target device as a
+// new leaf: a constant made at the call, not a transfer of a traced value (which to(Device)
+// refuses while tracing), so creation works inside compile()d functions on every device.
 Tensor on_device(Tensor t, const Options& options) {
   const Device device = target_device(options);
-  return t.device() == device ? t : t.to(device);
+  if (t.device() == device) return t;
+  const LazyPtr& host = impl_of(t).storage->value;
+  if (!t.device().is_cpu() || !host->realized() || !impl_of(t).covers_storage())
+    return t.to(device);
+  auto out = runtime::Buffer::allocate(host->buffer->nbytes(), device);
+  if (out->nbytes() > 0)
+    runtime::cuda::copy_host_to_device(out->data(), host->buffer->data(), out->nbytes(),
+                                       device.index());
+  return make_tensor(make_leaf(std::move(out), host->type, device));
 }
 
 Tensor with_grad_option(Tensor t, const Options& options) {

@@ -16,8 +16,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     dtype = i == 0 ? t.dtype() : promote_types(dtype, t.dtype());
     if (t.dim() == 1 && t.numel() == 0) continue;
     if (t.dim() == 0)
-      throw Error(absl::StrCat("zero-dimensional tensor (at position ", i,
-                               ") cannot be concatenated"));
+      throw Error(
+          absl::StrCat("zero-dimensional tensor (at position ", i, ") cannot be concatenated"));
     parts.push_back(&t);
   }
   if (parts.empty()) return tensors[0].to(dtype).clone();
@@ -37,8 +37,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     values.push_back(frontend::cast(frontend::read(t), dtype));
   }
   if (values.size() == 1)
-    return frontend::make_tensor(frontend::make_node(ir::Op::reshape, values,
-                                                     ir::ShapeAttrs{first.sizes()}));
+    return frontend::make_tensor(
+        frontend::make_node(ir::Op::reshape, values, ir::ShapeAttrs{first.sizes()}));
   return frontend::make_tensor(frontend::make_node(ir::Op::cat, values, ir::AxisAttrs{d}));
 }
 

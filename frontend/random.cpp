@@ -139,7 +139,8 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Options options) {
   if (on_cuda(options)) {
     check_device_draw(shape, options, "randint");
     return frontend::with_grad_option(
-        frontend::cuda_random_from_to(shape, dtype, low, high, frontend::target_device(options)), options);
+        frontend::cuda_random_from_to(shape, dtype, low, high, frontend::target_device(options)),
+        options);
   }
   return generated(dtype, shape, options, "randint", [&](auto* data, int64_t n) {
     using T = std::remove_pointer_t<decltype(data)>;
@@ -178,7 +179,9 @@ Tensor randperm(int64_t n, Options options) {
     }
   }
   frontend::check_options(options);
-  return frontend::with_grad_option(tensor(order).to(dtype), options);
+  // The order is built on the host whatever the default device (randperm on CUDA draws on
+  // the host: docs/cuda.md), then moved where it belongs.
+  return frontend::with_grad_option(tensor(order, {.device = cpu}).to(dtype), options);
 }
 
 Tensor rand_like(const Tensor& t, Options options) {

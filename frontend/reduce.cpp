@@ -48,14 +48,16 @@ DType accumulate_dtype(DType d) { return is_floating_point(d) ? d : int64; }
 
 void check_floating(const Tensor& t, const char* op) {
   if (!t.is_floating_point())
-    throw Error(absl::StrCat(op, "(): could not infer output dtype. Input dtype must be either a "
+    throw Error(absl::StrCat(op,
+                             "(): could not infer output dtype. Input dtype must be either a "
                              "floating point or complex dtype. Got: ",
                              frontend::torch_type_name(t.dtype())));
 }
 
 void check_nonempty(const Tensor& t, const char* op) {
   if (t.numel() == 0)
-    throw Error(absl::StrCat(op, "(): Expected reduction dim to be specified for input.numel() == "
+    throw Error(absl::StrCat(op,
+                             "(): Expected reduction dim to be specified for input.numel() == "
                              "0. Specify the reduction dim with the 'dim' argument."));
 }
 
@@ -131,8 +133,10 @@ Tensor logical_reduce(Op op, const Tensor& t, const Shape& dims, bool keepdim) {
     Shape shape;
     for (int64_t d = 0; d < t.dim(); ++d) {
       const bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
-      if (!reduced) shape.push_back(t.size(d));
-      else if (keepdim) shape.push_back(1);
+      if (!reduced)
+        shape.push_back(t.size(d));
+      else if (keepdim)
+        shape.push_back(1);
     }
     return full(shape, op == Op::amin, result);
   }
@@ -148,14 +152,18 @@ Tensor Tensor::sum(int64_t dim, bool keepdim) const { return sum(Shape{dim}, kee
 Tensor Tensor::sum(const Shape& dims, bool keepdim) const {
   return reduce(Op::sum, *this, dims, keepdim, accumulate_dtype(dtype()));
 }
-Tensor Tensor::prod() const { return reduce(Op::prod, *this, all_dims(*this), false, accumulate_dtype(dtype())); }
+Tensor Tensor::prod() const {
+  return reduce(Op::prod, *this, all_dims(*this), false, accumulate_dtype(dtype()));
+}
 Tensor Tensor::prod(int64_t dim, bool keepdim) const {
   return reduce(Op::prod, *this, {dim}, keepdim, accumulate_dtype(dtype()));
 }
 
 Tensor Tensor::mean() const { return mean_over(*this, all_dims(*this), false); }
 Tensor Tensor::mean(int64_t dim, bool keepdim) const { return mean_over(*this, {dim}, keepdim); }
-Tensor Tensor::mean(const Shape& dims, bool keepdim) const { return mean_over(*this, dims, keepdim); }
+Tensor Tensor::mean(const Shape& dims, bool keepdim) const {
+  return mean_over(*this, dims, keepdim);
+}
 
 Tensor Tensor::max() const {
   check_nonempty(*this, "max");

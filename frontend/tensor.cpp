@@ -17,6 +17,19 @@
 #include "kiln/runtime/strided.h"
 
 namespace kiln {
+namespace frontend {
+namespace {
+
+// The host copy that item(), tolist() and printing read a device tensor through (it
+// synchronizes and records nothing). Refused while tracing with the message of those reads,
+// not the transfer's.
+Tensor host_copy(const Tensor& t) {
+  fail_if_tracing("item(), tolist(), printing or data_ptr");
+  return t.detach().cpu();
+}
+
+}  // namespace
+}  // namespace frontend
 
 using frontend::impl_of;
 
@@ -66,7 +79,7 @@ template <class T>
 T Tensor::item() const {
   if (numel() != 1)
     throw Error(absl::StrCat("a Tensor with ", numel(), " elements cannot be converted to Scalar"));
-  if (device().is_cuda()) return detach().cpu().item<T>();  // synchronizes; records nothing
+  if (device().is_cuda()) return frontend::host_copy(*this).item<T>();
   return convert_element<T>(frontend::realized_data(*this), dtype());
 }
 
@@ -104,7 +117,7 @@ T* Tensor::data_ptr() const {
 
 template <class T>
 std::vector<T> Tensor::tolist() const {
-  if (device().is_cuda()) return detach().cpu().tolist<T>();
+  if (device().is_cuda()) return frontend::host_copy(*this).tolist<T>();
   std::vector<T> out;
   out.reserve(static_cast<size_t>(numel()));
   const DType d = dtype();
@@ -183,7 +196,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
   if (t.device().is_cuda()) {
     // The values come from a host copy; the suffix names the tensor's own device.
-    const Tensor host = t.detach().cpu();
+    const Tensor host = frontend::host_copy(t);
     TensorPrintInput in;
     in.dtype = t.dtype();
     in.sizes = t.sizes();

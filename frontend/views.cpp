@@ -36,8 +36,8 @@ Shape infer_size(const Shape& shape, int64_t numel) {
     return out;
   }
   if (!infer && known == numel) return out;
-  throw Error(absl::StrCat("shape '", shape_to_string(shape), "' is invalid for input of size ",
-                           numel));
+  throw Error(
+      absl::StrCat("shape '", shape_to_string(shape), "' is invalid for input of size ", numel));
 }
 
 // Strides that view (old sizes, strides) as `shape` without copying, if any (PyTorch's
@@ -100,7 +100,8 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
 
 Tensor Tensor::t() const {
   if (dim() > 2)
-    throw Error(absl::StrCat("t() expects a tensor with <= 2 dimensions, but self is ", dim(), "D"));
+    throw Error(
+        absl::StrCat("t() expects a tensor with <= 2 dimensions, but self is ", dim(), "D"));
   return dim() < 2 ? transpose(0, 0) : transpose(0, 1);
 }
 
@@ -168,7 +169,8 @@ Tensor Tensor::expand(const Shape& target) const {
   if (new_rank < rank)
     throw Error(absl::StrCat("expand: the number of sizes provided (", new_rank,
                              ") must be greater or equal to the number of dimensions in the "
-                             "tensor (", rank, ")"));
+                             "tensor (",
+                             rank, ")"));
   Shape sizes(target.size()), strides(target.size());
   for (int64_t i = new_rank - 1; i >= 0; --i) {
     const int64_t d = i - (new_rank - rank);
@@ -189,11 +191,10 @@ Tensor Tensor::expand(const Shape& target) const {
       sizes[i] = want;
       strides[i] = 0;
     } else {
-      throw Error(absl::StrCat("The expanded size of the tensor (", want,
-                               ") must match the existing size (", have,
-                               ") at non-singleton dimension ", i, ".  Target sizes: ",
-                               shape_to_string(target), ".  Tensor sizes: ",
-                               shape_to_string(this->sizes())));
+      throw Error(absl::StrCat(
+          "The expanded size of the tensor (", want, ") must match the existing size (", have,
+          ") at non-singleton dimension ", i, ".  Target sizes: ", shape_to_string(target),
+          ".  Tensor sizes: ", shape_to_string(this->sizes())));
     }
   }
   return make_view(*this, sizes, strides, storage_offset());
@@ -207,8 +208,8 @@ Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
   const int64_t n = size(d);
   if (start < 0) start += n;
   if (start < 0 || start > n || length < 0 || start + length > n)
-    throw Error(absl::StrCat("start (", start, ") + length (", length,
-                             ") exceeds dimension size (", n, ")."));
+    throw Error(absl::StrCat("start (", start, ") + length (", length, ") exceeds dimension size (",
+                             n, ")."));
   Shape sizes = this->sizes();
   sizes[d] = length;
   return make_view(*this, sizes, strides(), storage_offset() + start * stride(d));
@@ -219,8 +220,8 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
   const int64_t d = wrap_dim(dim, this->dim());
   const int64_t n = size(d);
   if (index < -n || index >= n)
-    throw Error(absl::StrCat("index ", index, " is out of bounds for dimension ", d,
-                             " with size ", n));
+    throw Error(
+        absl::StrCat("index ", index, " is out of bounds for dimension ", d, " with size ", n));
   if (index < 0) index += n;
   Shape sizes = this->sizes(), strides = this->strides();
   const int64_t offset = storage_offset() + index * strides[d];

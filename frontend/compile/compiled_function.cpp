@@ -194,7 +194,7 @@ std::optional<std::vector<Tensor>> CompiledCore::replay(Entry& entry,
 
   std::vector<backends::BufferPtr> outputs = entry.executable->run(inputs);
   ++stats_.replays;
-  const Device device = args.empty() ? cpu : args[0].device();
+  const Device device = program.device;
   std::vector<Tensor> results(static_cast<size_t>(program.num_results));
   const std::vector<ir::ValueId>& graph_outputs = program.graph.outputs();
   for (size_t o = 0; o < outputs.size(); ++o) {
@@ -222,7 +222,7 @@ std::optional<std::vector<Tensor>> CompiledCore::rerecord(Entry& entry,
                                                           std::string* why) {
   const TracedProgram& program = entry.program;
   const ir::Graph& graph = program.graph;
-  const Device device = args.empty() ? cpu : args[0].device();
+  const Device device = program.device;
   std::vector<LazyPtr> values(static_cast<size_t>(graph.size()));
   for (ir::ValueId id = 0; id < graph.size(); ++id) {
     const ir::Node& node = graph.node(id);
@@ -311,8 +311,7 @@ std::vector<Tensor> CompiledCore::retrace(CallKey key, Entry* previous, const st
 
   ir::Graph optimized = entry->program.graph;
   passes::run_realization_pipeline(optimized, absl::StrCat("compile(", name_, "): traced graph"));
-  const Device device = args.empty() ? cpu : args[0].device();
-  entry->executable = backends::backend_for(device).compile(std::move(optimized));
+  entry->executable = backends::backend_for(entry->program.device).compile(std::move(optimized));
 
   if (previous != nullptr)
     std::erase_if(entries_, [&](const auto& e) { return e.get() == previous; });

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <vector>
 
+#include "kiln/runtime/cuda/copy.h"
 #include "kiln/runtime/half.h"
 
 namespace kiln::frontend {
@@ -16,11 +18,19 @@ T element(const std::byte* data) {
   return v;
 }
 
-// The buffer's single value when every element has the same bytes.
+// The buffer's single value when every element has the same bytes. A device buffer is read
+// through a host copy (once, when the program is built).
 std::optional<Scalar> splat_value(const runtime::Buffer& buffer, DType dtype) {
   const size_t size = itemsize(dtype);
   if (buffer.nbytes() < size) return std::nullopt;
+  std::vector<std::byte> host;
   const auto* data = static_cast<const std::byte*>(buffer.data());
+  if (buffer.device().is_cuda()) {
+    host.resize(buffer.nbytes());
+    runtime::cuda::copy_device_to_host(host.data(), buffer.data(), buffer.nbytes(),
+                                       buffer.device().index());
+    data = host.data();
+  }
   for (size_t at = size; at < buffer.nbytes(); at += size)
     if (std::memcmp(data, data + at, size) != 0) return std::nullopt;
   switch (dtype.kind()) {

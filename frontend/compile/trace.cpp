@@ -1,5 +1,7 @@
 #include "kiln/frontend/compile/trace.h"
 
+#include <optional>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -85,6 +87,16 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
 
   TracedProgram program;
   std::vector<LazyPtr> targets;
+  // One device per program: every storage the call writes must live there.
+  std::optional<Device> device;
+  auto add_target = [&](const std::shared_ptr<Storage>& storage) {
+    if (device && *device != storage->device)
+      throw Error(absl::StrCat("compile: the traced function computes on two devices (",
+                               device->str(), " and ", storage->device.str(),
+                               "); compile one function per device"));
+    device = storage->device;
+    targets.push_back(storage->value);
+  };
   // Result storages: created by the call and returned.
   absl::flat_hash_map<const Storage*, int32_t> result_index;
   for (const Tensor& t : *returned) {
@@ -103,7 +115,7 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
       auto [it, fresh] = result_index.emplace(s, program.num_results);
       if (fresh) {
         ++program.num_results;
-        targets.push_back(ti.storage->value);
+        add_target(ti.storage);
         program.outputs.push_back({OutputBinding::Kind::kResult, it->second, {}});
       }
       r.index = it->second;
@@ -117,7 +129,7 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
   // Every other storage the call left pending was written by it.
   for (const std::shared_ptr<Storage>& s : pending) {
     if (result_index.contains(s.get())) continue;
-    targets.push_back(s->value);
+    add_target(s);
     if (const int32_t a = arg_of_storage(s.get()); a >= 0) {
       program.outputs.push_back({OutputBinding::Kind::kArgumentWrite, a, {}});
       continue;
@@ -152,6 +164,7 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
     program.inputs.push_back(std::move(binding));
   }
   program.graph = std::move(built.graph);
+  program.device = device.value_or(cpu);
   return program;
 }
 

@@ -62,6 +62,9 @@ struct TracedProgram {
   int32_t created_state = 0;
   // Some returned tensor has autograd history that the caller may use.
   bool returns_history = false;
+  // Where the program runs: the device of every storage it writes (one device per program, as
+  // in eager realization). cpu when it writes nothing.
+  Device device = cpu;
 };
 
 using TracedFunction = std::function<std::vector<Tensor>()>;

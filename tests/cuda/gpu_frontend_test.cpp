@@ -213,5 +213,40 @@ TEST(CudaJit, SavedProgramLoadsOntoTheDevice) {
   std::remove(path.c_str());
 }
 
+TEST(CudaCompile, ProgramsRunOnTheDeviceTheyWrite) {
+  GPU_OR_SKIP();
+  // No tensor arguments: the program's device is that of what it computes (it used to be the
+  // first argument's, else the CPU, whose kernels then read device memory).
+  auto make = compile([] { return tensor({1.0f, 2.0f}, {.device = cuda}) * 2 + 1; });
+  for (int call = 0; call < 2; ++call) {
+    const Tensor y = make();
+    EXPECT_EQ(y.device(), cuda);
+    EXPECT_EQ(y.cpu().tolist<float>(), std::vector<float>({3, 5}));
+  }
+  EXPECT_EQ(make.stats().replays, 1);
+  // A CPU argument, a CUDA result made from host values inside.
+  auto shifted = compile([](const Tensor& n) { return arange(4, {.device = cuda}) + n.numel(); });
+  EXPECT_EQ(shifted(ones({3})).cpu().tolist<int64_t>(), std::vector<int64_t>({3, 4, 5, 6}));
+  EXPECT_EQ(shifted(ones({3})).device(), cuda);
+  // One program per device.
+  auto both = compile([](const Tensor& x) {
+    return std::vector<Tensor>{x * 2, ones({2}, {.device = cpu}) * 3};
+  });
+  EXPECT_THAT(error_of([&] { (void)both(ones({2}, {.device = cuda})); }),
+              ::testing::HasSubstr("two devices"));
+}
+
+TEST(CudaDefaultDevice, RandpermDrawsOnTheHost) {
+  GPU_OR_SKIP();
+  DefaultDeviceScope scope(cuda);
+  manual_seed(4);
+  const Tensor on_device = randperm(10);
+  manual_seed(4);
+  const Tensor on_host = randperm(10, {.device = cpu});
+  EXPECT_EQ(on_device.device(), cuda);
+  EXPECT_EQ(on_host.device(), cpu);
+  EXPECT_EQ(on_device.cpu().tolist<int64_t>(), on_host.tolist<int64_t>());
+}
+
 }  // namespace
 }  // namespace kiln

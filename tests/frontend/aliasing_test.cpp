@@ -18,9 +18,12 @@ enum class Mode { kLazy, kRealizedByPrint, kRealizedByItem };
 
 std::string mode_name(const ::testing::TestParamInfo<Mode>& info) {
   switch (info.param) {
-    case Mode::kLazy: return "Lazy";
-    case Mode::kRealizedByPrint: return "RealizedByPrint";
-    case Mode::kRealizedByItem: return "RealizedByItem";
+    case Mode::kLazy:
+      return "Lazy";
+    case Mode::kRealizedByPrint:
+      return "RealizedByPrint";
+    case Mode::kRealizedByItem:
+      return "RealizedByItem";
   }
   return "?";
 }
@@ -142,8 +145,9 @@ TEST_P(Aliasing, ExpandedViewReadsTheBaseButCannotBeWritten) {
   Tensor e = b[0].unsqueeze(0).expand({3, 4});
   b.index_put_({0, 0}, 42);
   EXPECT_EQ(values(e), (V{42, 1, 2, 3, 42, 1, 2, 3, 42, 1, 2, 3}));
-  const char* overlap = "unsupported operation: more than one element of the written-to tensor "
-                        "refers to a single memory location";
+  const char* overlap =
+      "unsupported operation: more than one element of the written-to tensor "
+      "refers to a single memory location";
   EXPECT_KILN_ERROR(e.add_(1), overlap);
   EXPECT_KILN_ERROR(e.neg_(), overlap);
   EXPECT_KILN_ERROR(e.copy_(ones({3, 4})), overlap);
@@ -206,7 +210,8 @@ TEST_P(Aliasing, InplaceReadingTheSameStorage) {
   settle(g);
   g.index_put_({tensor({1, 2})}, g.index({tensor({0, 1})}));
   EXPECT_EQ(values(g), (V{0, 0, 1, 3, 4, 5}));
-  // a[::2] += a[1::2] (strided views are not checked by torch; they are disjoint) -> [1, 1, 5, 3, 9, 5]
+  // a[::2] += a[1::2] (strided views are not checked by torch; they are disjoint) -> [1, 1, 5, 3,
+  // 9, 5]
   Tensor s = arange(6).to(float32);
   settle(s);
   s.index({Slice(None, None, 2)}).add_(s.index({Slice(1, None, 2)}));
@@ -224,9 +229,10 @@ TEST_P(Aliasing, InplaceReadingTheSameStorage) {
 }
 
 TEST_P(Aliasing, PartialOverlapOfInputAndOutputThrowsLikeTorch) {
-  const char* overlap = "unsupported operation: some elements of the input tensor and the "
-                        "written-to tensor refer to a single memory location. Please clone() the "
-                        "tensor before performing the operation.";
+  const char* overlap =
+      "unsupported operation: some elements of the input tensor and the "
+      "written-to tensor refer to a single memory location. Please clone() the "
+      "tensor before performing the operation.";
   Tensor a = arange(5).to(float32);
   settle(a);
   // a[1:] += a[:-1]
@@ -282,7 +288,8 @@ TEST_P(Aliasing, ReshapeOfNonContiguousCopiesAndViewThrows) {
   Tensor r = t.reshape({12});
   r.fill_(0);
   EXPECT_EQ(values(b[0]), (V{0, 1, 2, 3}));
-  EXPECT_KILN_ERROR(t.view({12}), "view size is not compatible with input tensor's size and stride");
+  EXPECT_KILN_ERROR(t.view({12}),
+                    "view size is not compatible with input tensor's size and stride");
   EXPECT_KILN_ERROR(t.view({12}), "Use .reshape(...) instead.");
   // A reshape that only regroups contiguous dims stays a view even on a transposed tensor.
   Tensor u = t.unsqueeze(1);

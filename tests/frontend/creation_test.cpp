@@ -23,19 +23,46 @@ CaseTable creation_cases() {
       {"create.scalar_float", [] { return tensor(2.5); }},
       {"create.scalar_bool", [] { return tensor(true); }},
       {"create.scalar_with_dtype", [] { return tensor(2.7, int32); }},
-      {"create.list_float", [] { return tensor({1.5f, 2.0f}); }},
-      {"create.nested_3d", [] { return tensor({{{1, 2}}, {{3, 4}}}); }},
-      {"create.nested_4d", [] { return tensor({{{{true}}, {{false}}}}); }},
-      {"create.list_with_dtype", [] { return tensor({{1, 2}, {3, 4}}, float16); }},
-      {"create.list_float_to_int", [] { return tensor({1.9, -1.9}, int64); }},
+      {"create.list_float",
+       [] {
+         return tensor({1.5f, 2.0f});
+       }},
+      {"create.nested_3d",
+       [] {
+         return tensor({{{1, 2}}, {{3, 4}}});
+       }},
+      {"create.nested_4d",
+       [] {
+         return tensor({{{{true}}, {{false}}}});
+       }},
+      {"create.list_with_dtype",
+       [] {
+         return tensor({{1, 2}, {3, 4}}, float16);
+       }},
+      {"create.list_float_to_int",
+       [] {
+         return tensor({1.9, -1.9}, int64);
+       }},
       {"create.empty_list", [] { return tensor(std::initializer_list<double>{}); }},
-      {"create.zeros", [] { return zeros({2, 3}); }},
+      {"create.zeros",
+       [] {
+         return zeros({2, 3});
+       }},
       {"create.zeros_int8", [] { return zeros({2}, int8); }},
-      {"create.ones_bool", [] { return ones({2, 2}, boolean); }},
+      {"create.ones_bool",
+       [] {
+         return ones({2, 2}, boolean);
+       }},
       {"create.ones_0d", [] { return ones({}); }},
-      {"create.ones_empty", [] { return ones({0, 3}); }},
+      {"create.ones_empty",
+       [] {
+         return ones({0, 3});
+       }},
       {"create.full_int", [] { return full({2}, 7); }},
-      {"create.full_float", [] { return full({2, 2}, 1.5); }},
+      {"create.full_float",
+       [] {
+         return full({2, 2}, 1.5);
+       }},
       {"create.full_bool", [] { return full({3}, true); }},
       {"create.full_dtype", [] { return full({2}, 2.9, uint8); }},
       {"create.zeros_like", [] { return zeros_like(in_xi()); }},
@@ -67,34 +94,55 @@ CaseTable creation_cases() {
       {"create.linspace_float64", [] { return linspace(-2, 3, 6, float64); }},
       {"create.linspace_float16", [] { return linspace(0, 1, 5, float16); }},
       {"create.float16_round_trip",
-       [] { return tensor({0.1, 1.0 / 3, 65504.0, 1e-8, 70000.0, 2049.0}).to(float16).to(float32); }},
+       [] {
+         return tensor({0.1, 1.0 / 3, 65504.0, 1e-8, 70000.0, 2049.0}).to(float16).to(float32);
+       }},
       {"create.bfloat16_round_trip",
-       [] { return tensor({0.1, 1.0 / 3, 65504.0, 1e-8, 70000.0, 257.0}).to(bfloat16).to(float32); }},
-      {"create.float64_to_float16", [] { return tensor({0.1, 1e5, -1e-9}, float64).to(float16); }},
+       [] {
+         return tensor({0.1, 1.0 / 3, 65504.0, 1e-8, 70000.0, 257.0}).to(bfloat16).to(float32);
+       }},
+      {"create.float64_to_float16",
+       [] {
+         return tensor({0.1, 1e5, -1e-9}, float64).to(float16);
+       }},
       {"random.rand", seeded(0, [] { return rand({5}); })},
-      {"random.rand_float64", seeded(1, [] { return rand({2, 2}, float64); })},
+      {"random.rand_float64", seeded(1,
+                                     [] {
+                                       return rand({2, 2}, float64);
+                                     })},
       {"random.rand_float16", seeded(2, [] { return rand({4}, float16); })},
       {"random.rand_bfloat16", seeded(2, [] { return rand({4}, bfloat16); })},
-      {"random.randn_small", seeded(0, [] { return randn({2, 3}); })},
+      {"random.randn_small", seeded(0,
+                                    [] {
+                                      return randn({2, 3});
+                                    })},
       {"random.randn_16", seeded(3, [] { return randn({16}); })},
       {"random.randn_19", seeded(3, [] { return randn({19}); })},
       {"random.randn_float64", seeded(4, [] { return randn({3}, float64); })},
-      {"random.randn_float64_big", seeded(4, [] { return randn({4, 5}, float64); })},
-      {"random.randn_twice_uses_cache", seeded(5, [] {
-         (void)randn({1});
-         return randn({1});
-       })},
+      {"random.randn_float64_big", seeded(4,
+                                          [] {
+                                            return randn({4, 5}, float64);
+                                          })},
+      {"random.randn_twice_uses_cache", seeded(5,
+                                               [] {
+                                                 (void)randn({1});
+                                                 return randn({1});
+                                               })},
       {"random.randint", seeded(0, [] { return randint(0, 10, {6}); })},
-      {"random.randint_high_only", seeded(0, [] { return randint(5, {2, 2}); })},
+      {"random.randint_high_only", seeded(0,
+                                          [] {
+                                            return randint(5, {2, 2});
+                                          })},
       {"random.randint_negative_low", seeded(7, [] { return randint(-5, 5, {4}, int32); })},
       {"random.randint_uint8", seeded(7, [] { return randint(0, 256, {4}, uint8); })},
       {"random.randint_bool", seeded(3, [] { return randint(0, 2, {8}, boolean); })},
       {"random.randint_float32", seeded(3, [] { return randint(-4, 4, {5}, float32); })},
-      {"random.sequence", seeded(42, [] {
-         (void)rand({2});
-         (void)randint(0, 100, {2});
-         return randn({3});
-       })},
+      {"random.sequence", seeded(42,
+                                 [] {
+                                   (void)rand({2});
+                                   (void)randint(0, 100, {2});
+                                   return randn({3});
+                                 })},
       {"random.rand_like", seeded(9, [] { return rand_like(in_x3()[0]); })},
   };
 }
@@ -103,7 +151,8 @@ CaseTable conversion_cases() {
   CaseTable table;
   for (DType from : kAllDTypes) {
     for (DType to : kAllDTypes) {
-      const std::string name = "to." + std::string(kiln::name(from)) + "." + std::string(kiln::name(to));
+      const std::string name =
+          "to." + std::string(kiln::name(from)) + "." + std::string(kiln::name(to));
       table[name] = [from, to] {
         return tensor({0.0, 1.0, 2.5, -3.75, 100.0, 0.5, 127.0, 255.0}, float64).to(from).to(to);
       };

@@ -5,17 +5,19 @@
 namespace kiln {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::error_of;
+using ::testing::HasSubstr;
 
 Tensor x23() { return arange(6).to(float32).reshape({2, 3}); }  // pending until read
 
 TEST(Errors, CreationShapes) {
   // torch.tensor([[1, 2, 3], [4, 5]])
-  EXPECT_KILN_ERROR((tensor({{1, 2, 3}, {4, 5}})), "expected sequence of length 3 at dim 1 (got 2)");
+  EXPECT_KILN_ERROR((tensor({{1, 2, 3}, {4, 5}})),
+                    "expected sequence of length 3 at dim 1 (got 2)");
   // torch.zeros(2, -1)
   EXPECT_KILN_ERROR(zeros({2, -1}), "Trying to create tensor with negative dimension -1: [2, -1]");
-  EXPECT_KILN_ERROR(full({2, -1}, 1.0), "Trying to create tensor with negative dimension -1: [2, -1]");
+  EXPECT_KILN_ERROR(full({2, -1}, 1.0),
+                    "Trying to create tensor with negative dimension -1: [2, -1]");
   EXPECT_KILN_ERROR(ones({-3}), "Trying to create tensor with negative dimension -3: [-3]");
   EXPECT_KILN_ERROR(randn({-1}), "Trying to create tensor with negative dimension -1");
 }
@@ -71,9 +73,12 @@ TEST(Errors, ReductionsOfIntegers) {
                     "point or complex dtype. Got: Long");
   EXPECT_KILN_ERROR(tensor({1, 2}).mean(0), "could not infer output dtype");
   // torch.tensor([1, 2]).std() / .var() / torch.tensor([True]).std()
-  EXPECT_KILN_ERROR(tensor({1, 2}).std(), "std and var only support floating point and complex dtypes");
-  EXPECT_KILN_ERROR(tensor({1, 2}).var(), "std and var only support floating point and complex dtypes");
-  EXPECT_KILN_ERROR(tensor({true}).std(0), "std and var only support floating point and complex dtypes");
+  EXPECT_KILN_ERROR(tensor({1, 2}).std(),
+                    "std and var only support floating point and complex dtypes");
+  EXPECT_KILN_ERROR(tensor({1, 2}).var(),
+                    "std and var only support floating point and complex dtypes");
+  EXPECT_KILN_ERROR(tensor({true}).std(0),
+                    "std and var only support floating point and complex dtypes");
 }
 
 TEST(Errors, EmptyReductions) {
@@ -97,13 +102,15 @@ TEST(Errors, BadDims) {
   EXPECT_KILN_ERROR(x23().max(2), range2);
   EXPECT_KILN_ERROR(x23().unsqueeze(3),
                     "Dimension out of range (expected to be in range of [-3, 2], but got 3)");
-  EXPECT_KILN_ERROR(x23().permute({0}),
-                    "number of dimensions in the tensor input does not match the length of the "
-                    "desired ordering of dimensions i.e. input.dim() = 2 is not equal to len(dims) = 1");
+  EXPECT_KILN_ERROR(
+      x23().permute({0}),
+      "number of dimensions in the tensor input does not match the length of the "
+      "desired ordering of dimensions i.e. input.dim() = 2 is not equal to len(dims) = 1");
   EXPECT_KILN_ERROR(x23().permute({0, 0}), "permute(): duplicate dims are not allowed.");
   EXPECT_KILN_ERROR(ones({2, 3, 4}).flatten(2, 1),
                     "flatten() has invalid args: start_dim cannot come after end_dim");
-  EXPECT_KILN_ERROR(ones({2, 2, 2}).t(), "t() expects a tensor with <= 2 dimensions, but self is 3D");
+  EXPECT_KILN_ERROR(ones({2, 2, 2}).t(),
+                    "t() expects a tensor with <= 2 dimensions, but self is 3D");
   EXPECT_KILN_ERROR(x23().size(2), range2);
 }
 
@@ -205,7 +212,8 @@ TEST(Errors, CatAndStack) {
 
 TEST(Errors, HostAccess) {
   EXPECT_KILN_ERROR(x23().item<float>(), "a Tensor with 6 elements cannot be converted to Scalar");
-  EXPECT_KILN_ERROR(ones({0}).item<float>(), "a Tensor with 0 elements cannot be converted to Scalar");
+  EXPECT_KILN_ERROR(ones({0}).item<float>(),
+                    "a Tensor with 0 elements cannot be converted to Scalar");
   // C++ data_ptr<T> with the wrong T (LibTorch's wording)
   EXPECT_KILN_ERROR(x23().data_ptr<double>(), "expected scalar type Double but found Float");
   EXPECT_KILN_ERROR(tensor({1, 2}).data_ptr<int32_t>(), "expected scalar type Int but found Long");
@@ -276,7 +284,8 @@ TEST(Errors, IndexPut) {
 TEST(Errors, ThrownAtTheCallEvenWithPendingInputs) {
   // The index tensor is pending (computed lazily): its values are still checked at the call.
   Tensor idx = arange(3) + 3;
-  EXPECT_KILN_ERROR(x23().index({Slice(), idx}), "index 3 is out of bounds for dimension 0 with size 3");
+  EXPECT_KILN_ERROR(x23().index({Slice(), idx}),
+                    "index 3 is out of bounds for dimension 0 with size 3");
   Tensor mask = x23() > 2.0;
   EXPECT_KILN_ERROR(x23().t().index({mask}), "The shape of the mask [2, 3] at index 0");
   // A failed op leaves its operands untouched and usable.

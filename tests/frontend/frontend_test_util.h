@@ -20,6 +20,12 @@ inline constexpr double kInf = std::numeric_limits<double>::infinity();
 // Elements in row-major order, as doubles.
 inline std::vector<double> values(const Tensor& t) { return t.tolist<double>(); }
 
+// randn drawn from the CPU generator, as the PyTorch fixtures were drawn, then moved to the
+// default device: fixture tests then check the same values on every device (KILN_TEST_DEVICE).
+inline Tensor fixture_randn(const Shape& shape) {
+  return randn(shape, {.device = cpu}).to(get_default_device());
+}
+
 inline std::vector<int64_t> shape_of(const Tensor& t) {
   return std::vector<int64_t>(t.sizes().begin(), t.sizes().end());
 }
@@ -66,6 +72,6 @@ inline bool close_values(const std::vector<double>& a, const std::vector<double>
 }  // namespace kiln::testing
 
 // The call throws a kiln::Error whose message contains `substring`.
-#define EXPECT_KILN_ERROR(statement, substring)                                         \
-  EXPECT_THAT(::kiln::testing::error_of([&] { (void)(statement); }),                    \
+#define EXPECT_KILN_ERROR(statement, substring)                      \
+  EXPECT_THAT(::kiln::testing::error_of([&] { (void)(statement); }), \
               ::testing::HasSubstr(substring))

@@ -12,6 +12,7 @@ namespace kiln {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::fixture_randn;
 using testing::matches_fixture;
 using testing::values;
 
@@ -28,15 +29,15 @@ struct LossInputs {
 LossInputs loss_inputs() {
   LossInputs in;
   manual_seed(10);
-  in.logits = randn({4, 5});
+  in.logits = fixture_randn({4, 5});
   in.targets = tensor({1, 0, 4, 2});
   in.ignored = tensor({1, -100, 4, 2});
   in.class_weight = tensor({0.5, 1.0, 2.0, 1.5, 0.25});
-  in.probs = nn::functional::softmax(randn({4, 5}), 1);
-  in.logits3 = randn({2, 3, 4});
+  in.probs = nn::functional::softmax(fixture_randn({4, 5}), 1);
+  in.logits3 = fixture_randn({2, 3, 4});
   in.targets3 = tensor({{0, 2, 1, 1}, {2, 2, 0, 1}});
-  in.pred = randn({3, 4});
-  in.goal = randn({3, 4});
+  in.pred = fixture_randn({3, 4});
+  in.goal = fixture_randn({3, 4});
   in.bin_target = tensor({{1., 0., 1., 0.}, {0., 0., 1., 1.}, {1., 1., 0., 0.5}});
   in.pos_weight = tensor({1.0, 2.0, 0.5, 3.0});
   in.elem_weight = tensor({{1.0}, {0.5}, {2.0}});

@@ -20,7 +20,10 @@ CaseTable elementwise_cases() {
       {"ops.mul_mixed", [] { return in_xi() * 0.5; }},
       {"ops.div", [] { return in_x() / in_v4(); }},
       {"ops.div_int", [] { return in_xi() / 2; }},
-      {"ops.div_int_by_zero", [] { return in_xi() / tensor({0, 0, 0}); }},
+      {"ops.div_int_by_zero",
+       [] {
+         return in_xi() / tensor({0, 0, 0});
+       }},
       {"ops.rdiv_scalar", [] { return 1 / in_pos(); }},
       {"ops.neg", [] { return -in_x(); }},
       {"ops.neg_int", [] { return in_xi().neg(); }},
@@ -34,7 +37,10 @@ CaseTable elementwise_cases() {
       {"ops.sqrt_int", [] { return in_xi().abs().sqrt(); }},
       {"ops.exp", [] { return in_x().exp(); }},
       {"ops.log", [] { return in_pos().log(); }},
-      {"ops.log_zero_neg", [] { return tensor({0.0, -1.0}).log(); }},
+      {"ops.log_zero_neg",
+       [] {
+         return tensor({0.0, -1.0}).log();
+       }},
       {"ops.log2", [] { return in_pos().log2(); }},
       {"ops.log10", [] { return in_pos().log10(); }},
       {"ops.abs", [] { return in_x().abs(); }},
@@ -54,12 +60,18 @@ CaseTable elementwise_cases() {
       {"ops.erf", [] { return in_x().erf(); }},
       {"ops.floor", [] { return in_x().floor(); }},
       {"ops.ceil", [] { return in_x().ceil(); }},
-      {"ops.round_half_even", [] { return tensor({0.5, 1.5, 2.5, -0.5, -1.5, 2.4}).round(); }},
+      {"ops.round_half_even",
+       [] {
+         return tensor({0.5, 1.5, 2.5, -0.5, -1.5, 2.4}).round();
+       }},
       {"ops.trunc", [] { return in_x().trunc(); }},
       {"ops.square", [] { return in_x().square(); }},
       {"ops.square_int", [] { return in_xi().square(); }},
       {"ops.maximum", [] { return maximum(in_x(), in_x3()[0] - 5); }},
-      {"ops.minimum_mixed", [] { return minimum(in_xi(), tensor({0.5, 1.5, 2.5})); }},
+      {"ops.minimum_mixed",
+       [] {
+         return minimum(in_xi(), tensor({0.5, 1.5, 2.5}));
+       }},
       {"ops.clamp", [] { return in_x().clamp(-1, 2); }},
       {"ops.clamp_min", [] { return in_x().clamp(0.5); }},
       {"ops.clamp_int_float", [] { return in_xi().clamp(0.5, 3.5); }},
@@ -67,16 +79,31 @@ CaseTable elementwise_cases() {
       {"ops.where_scalar", [] { return where(in_xb(), 1.5, in_xi().index({Slice(None, 2)})); }},
       {"ops.logical_not", [] { return in_xb().logical_not(); }},
       {"ops.logical_not_float", [] { return in_x().logical_not(); }},
-      {"ops.logical_and", [] { return in_xb().logical_and(tensor({true, true, false})); }},
+      {"ops.logical_and",
+       [] {
+         return in_xb().logical_and(tensor({true, true, false}));
+       }},
       {"ops.logical_or_int", [] { return in_xi().index({Slice(None, 2)}).logical_or(in_xb()); }},
-      {"ops.eq", [] { return in_x() == tensor({1.5, 4.0, 2.0, 4.0}); }},
+      {"ops.eq",
+       [] {
+         return in_x() == tensor({1.5, 4.0, 2.0, 4.0});
+       }},
       {"ops.ne_scalar", [] { return in_xi() != 1; }},
       {"ops.lt", [] { return in_x() < in_x3()[0] / 3; }},
       {"ops.le_scalar", [] { return in_x() <= 2.5; }},
       {"ops.gt_mixed", [] { return in_xi() > tensor({2.5}); }},
-      {"ops.ge_bool", [] { return in_xb() >= tensor({true, true, false}); }},
-      {"ops.lt_nan", [] { return tensor({kNan, 1.0}) < 2.0; }},
-      {"ops.ne_nan", [] { return tensor({kNan, 1.0}) != tensor({kNan, 1.0}); }},
+      {"ops.ge_bool",
+       [] {
+         return in_xb() >= tensor({true, true, false});
+       }},
+      {"ops.lt_nan",
+       [] {
+         return tensor({kNan, 1.0}) < 2.0;
+       }},
+      {"ops.ne_nan",
+       [] {
+         return tensor({kNan, 1.0}) != tensor({kNan, 1.0});
+       }},
       {"ops.noncontiguous_add", [] { return in_x().t() + in_x().t()[0]; }},
       {"ops.add_inplace", [] { return inplace(in_x(), [](auto& t) { t.add_(in_v4()); }); }},
       {"ops.sub_inplace_scalar", [] { return inplace(in_xi(), [](auto& t) { t.sub_(3); }); }},
@@ -89,21 +116,39 @@ CaseTable elementwise_cases() {
       {"ops.fill_inplace", [] { return inplace(in_xi(), [](auto& t) { t.fill_(2.7); }); }},
       {"ops.fill_inplace_bool", [] { return inplace(in_xb(), [](auto& t) { t.fill_(2); }); }},
       {"ops.copy_inplace_cast",
-       [] { return inplace(in_xi(), [](auto& t) { t.copy_(tensor({1.9, -2.9, 3.5})); }); }},
-      {"ops.copy_into_transpose", [] { return inplace(in_xi(), [](auto& t) { t.t().copy_(in_xi()); }); }},
+       [] { return inplace(in_xi(), [](auto& t) {
+              t.copy_(tensor({1.9, -2.9, 3.5}));
+            }); }},
+      {"ops.copy_into_transpose",
+       [] { return inplace(in_xi(), [](auto& t) { t.t().copy_(in_xi()); }); }},
       {"ops.iadd_int_bool",
-       [] { return inplace(in_xi(), [](auto& t) { t.add_(tensor({true, false, true})); }); }},
-      {"ops.imul_float16", [] { return inplace(in_x().to(float16), [](auto& t) { t.mul_(1.1); }); }},
-      {"ops.uint8_wrap", [] { return tensor({250, 5}, uint8) + 10; }},
-      {"ops.uint8_sub_wrap", [] { return tensor({1, 5}, uint8) - 3; }},
-      {"ops.int8_mul_wrap", [] { return tensor({100, -100}, int8) * 2; }},
+       [] { return inplace(in_xi(), [](auto& t) {
+              t.add_(tensor({true, false, true}));
+            }); }},
+      {"ops.imul_float16",
+       [] { return inplace(in_x().to(float16), [](auto& t) { t.mul_(1.1); }); }},
+      {"ops.uint8_wrap",
+       [] {
+         return tensor({250, 5}, uint8) + 10;
+       }},
+      {"ops.uint8_sub_wrap",
+       [] {
+         return tensor({1, 5}, uint8) - 3;
+       }},
+      {"ops.int8_mul_wrap",
+       [] {
+         return tensor({100, -100}, int8) * 2;
+       }},
       {"ops.float16_add", [] { return in_x().to(float16) + 0.1; }},
       {"ops.bfloat16_mul", [] { return in_x().to(bfloat16) * 1.1; }},
       {"ops.bfloat16_sqrt", [] { return in_pos().to(bfloat16).sqrt(); }},
       {"ops.float64_exp", [] { return in_x().to(float64).exp(); }},
       {"ops.bool_add", [] { return in_xb() + in_xb(); }},
       {"ops.bool_mul_int", [] { return in_xb() * 3; }},
-      {"ops.int_div_neg", [] { return tensor({-7, 7}) / tensor({2, -2}); }},
+      {"ops.int_div_neg",
+       [] {
+         return tensor({-7, 7}) / tensor({2, -2});
+       }},
   };
 }
 
@@ -180,7 +225,8 @@ TEST(Ops, EqualAndAllclose) {
   EXPECT_FALSE(allclose(tensor({kNan}), tensor({kNan})));
   EXPECT_TRUE(allclose(tensor({kInf}), tensor({kInf})));
   EXPECT_FALSE(allclose(tensor({kInf}), tensor({-kInf})));
-  // Integers use the same tolerance rule: torch.isclose(torch.tensor([1, 5]), torch.tensor([2, 5]), atol=1)
+  // Integers use the same tolerance rule: torch.isclose(torch.tensor([1, 5]), torch.tensor([2, 5]),
+  // atol=1)
   EXPECT_EQ(values(isclose(tensor({1, 5}), tensor({2, 7}), 0, 1)), (std::vector<double>{1, 0}));
   EXPECT_EQ(values(isclose(tensor({true}), tensor({false}), 0, 1)), (std::vector<double>{1}));
   // Broadcasting: torch.allclose(torch.ones(2, 3), torch.ones(3)) -> True

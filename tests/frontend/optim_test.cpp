@@ -27,10 +27,10 @@ struct Regression {
   Tensor w, b, x, y;
   Regression() {
     manual_seed(20);
-    w = randn({3, 4}).requires_grad_();
-    b = randn({3}).requires_grad_();
-    x = randn({8, 4});
-    y = randn({8, 3});
+    w = testing::fixture_randn({3, 4}).requires_grad_();
+    b = testing::fixture_randn({3}).requires_grad_();
+    x = testing::fixture_randn({8, 4});
+    y = testing::fixture_randn({8, 3});
   }
   Tensor loss() const { return nn::mse_loss(x.matmul(w.t()) + b, y); }
   // `steps` updates; the losses are read at every step only when `read_losses` (a realization

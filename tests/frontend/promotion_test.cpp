@@ -8,8 +8,8 @@
 namespace kiln {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::error_of;
+using ::testing::HasSubstr;
 using testing::kInf;
 using testing::kNaN;
 using testing::shape_of;
@@ -121,7 +121,8 @@ TEST(Promotion, EveryDtypePairAndOperandKindMatchesTorch) {
 }
 
 TEST(Promotion, InplaceKeepsSelfDtypeAndValues) {
-  // torch: a = torch.tensor([3, 1], dtype=torch.int32); a.add_(torch.tensor([2, 1])) -> int32 [5, 2]
+  // torch: a = torch.tensor([3, 1], dtype=torch.int32); a.add_(torch.tensor([2, 1])) -> int32 [5,
+  // 2]
   Tensor a = tensor({3, 1}, int32);
   a.add_(tensor({2, 1}));
   EXPECT_EQ(a.dtype(), int32);
@@ -187,10 +188,14 @@ TEST(Broadcast, ResultShapesFollowNumpyRules) {
     Shape a, b, out;
   };
   const Case cases[] = {
-      {{2, 3}, {3}, {2, 3}},          {{2, 1}, {1, 3}, {2, 3}},
-      {{4, 1, 3}, {2, 1}, {4, 2, 3}}, {{}, {2, 3}, {2, 3}},
-      {{1}, {}, {1}},                 {{0, 3}, {1, 3}, {0, 3}},
-      {{5, 0}, {1}, {5, 0}},          {{2, 1, 1, 4}, {3, 1}, {2, 1, 3, 4}},
+      {{2, 3}, {3}, {2, 3}},
+      {{2, 1}, {1, 3}, {2, 3}},
+      {{4, 1, 3}, {2, 1}, {4, 2, 3}},
+      {{}, {2, 3}, {2, 3}},
+      {{1}, {}, {1}},
+      {{0, 3}, {1, 3}, {0, 3}},
+      {{5, 0}, {1}, {5, 0}},
+      {{2, 1, 1, 4}, {3, 1}, {2, 1, 3, 4}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(shape_to_string(c.a) + " with " + shape_to_string(c.b));
@@ -210,11 +215,15 @@ TEST(Broadcast, ValuesAreRepeatedAlongExpandedDims) {
 
 TEST(Broadcast, MismatchUsesTorchWordingAtTheCall) {
   // torch.ones(2, 3) + torch.ones(2, 4)
-  EXPECT_EQ(error_of([] { ones({2, 3}) + ones({2, 4}); }),
+  EXPECT_EQ(error_of([] {
+              ones({2, 3}) + ones({2, 4});
+            }),
             "The size of tensor a (3) must match the size of tensor b (4) at non-singleton "
             "dimension 1");
   // torch.ones(3, 2) * torch.ones(4, 1, 2): dims count in the broadcast result
-  EXPECT_THAT(error_of([] { ones({3, 2}) * ones({4, 2, 2}); }),
+  EXPECT_THAT(error_of([] {
+                ones({3, 2}) * ones({4, 2, 2});
+              }),
               HasSubstr("The size of tensor a (3) must match the size of tensor b (2) at "
                         "non-singleton dimension 1"));
   EXPECT_THAT(error_of([] { ones({2}) < ones({3}); }),

@@ -18,14 +18,26 @@ CaseTable reduction_cases() {
       {"reduce.sum_dim0", [] { return in_x().sum(0); }},
       {"reduce.sum_dim1_keepdim", [] { return in_x().sum(1, true); }},
       {"reduce.sum_neg_dim", [] { return in_x3().sum(-1); }},
-      {"reduce.sum_dims", [] { return in_x3().sum(Shape{0, 2}); }},
-      {"reduce.sum_dims_keepdim", [] { return in_x3().sum(Shape{2, 0}, true); }},
+      {"reduce.sum_dims",
+       [] {
+         return in_x3().sum(Shape{0, 2});
+       }},
+      {"reduce.sum_dims_keepdim",
+       [] {
+         return in_x3().sum(Shape{2, 0}, true);
+       }},
       {"reduce.sum_int", [] { return in_xi().sum(); }},
       {"reduce.sum_int32", [] { return in_xi().to(int32).sum(0); }},
       {"reduce.sum_bool", [] { return in_xb().sum(); }},
-      {"reduce.sum_uint8", [] { return tensor({200, 100}, uint8).sum(); }},
+      {"reduce.sum_uint8",
+       [] {
+         return tensor({200, 100}, uint8).sum();
+       }},
       {"reduce.sum_float16", [] { return in_x().to(float16).sum(1); }},
-      {"reduce.sum_empty", [] { return ones({0, 3}).sum(0); }},
+      {"reduce.sum_empty",
+       [] {
+         return ones({0, 3}).sum(0);
+       }},
       {"reduce.sum_0d", [] { return tensor(2.5).sum(); }},
       {"reduce.sum_transposed", [] { return in_x().t().sum(1); }},
       {"reduce.prod", [] { return in_x().prod(); }},
@@ -34,13 +46,19 @@ CaseTable reduction_cases() {
       {"reduce.mean", [] { return in_x().mean(); }},
       {"reduce.mean_dim0", [] { return in_x().mean(0); }},
       {"reduce.mean_dim1_keepdim", [] { return in_x().mean(1, true); }},
-      {"reduce.mean_dims", [] { return in_x3().mean(Shape{0, 1}); }},
+      {"reduce.mean_dims",
+       [] {
+         return in_x3().mean(Shape{0, 1});
+       }},
       {"reduce.mean_float64", [] { return in_x().to(float64).mean(1); }},
       {"reduce.mean_empty", [] { return ones({0}).mean(); }},
       {"reduce.max", [] { return in_x().max(); }},
       {"reduce.min", [] { return in_x().min(); }},
       {"reduce.max_int", [] { return in_xi().max(); }},
-      {"reduce.max_nan", [] { return tensor({1.0, kNan, 3.0}).max(); }},
+      {"reduce.max_nan",
+       [] {
+         return tensor({1.0, kNan, 3.0}).max();
+       }},
       {"reduce.max_dim1_values", [] { return values_of(in_x().max(1)); }},
       {"reduce.max_dim1_indices", [] { return indices_of(in_x().max(1)); }},
       {"reduce.max_dim0_keepdim_values", [] { return values_of(in_x().max(0, true)); }},
@@ -49,16 +67,25 @@ CaseTable reduction_cases() {
       {"reduce.min_dim1_indices", [] { return indices_of(in_xi().min(1)); }},
       {"reduce.min_neg_dim_indices", [] { return indices_of(in_x3().min(-2)); }},
       {"reduce.max_bool_dim", [] { return values_of(in_xb().max(1)); }},
-      {"reduce.amax_dims", [] { return in_x3().amax({0, 2}); }},
+      {"reduce.amax_dims",
+       [] {
+         return in_x3().amax({0, 2});
+       }},
       {"reduce.amin_keepdim", [] { return in_x().amin({1}, true); }},
       {"reduce.argmax_ties", [] { return in_x().argmax(1); }},
       {"reduce.argmax_flat", [] { return in_x().argmax(); }},
       {"reduce.argmax_dim0", [] { return in_x().argmax(0); }},
       {"reduce.argmax_keepdim", [] { return in_x().argmax(0, true); }},
-      {"reduce.argmin_ties", [] { return tensor({{2, 1, 1}, {0, 0, 3}}).argmin(1); }},
+      {"reduce.argmin_ties",
+       [] {
+         return tensor({{2, 1, 1}, {0, 0, 3}}).argmin(1);
+       }},
       {"reduce.argmin_flat", [] { return in_x().argmin(); }},
       {"reduce.argmax_int", [] { return in_xi().argmax(0); }},
-      {"reduce.argmax_nan", [] { return tensor({1.0, kNan, 3.0, kNan}).argmax(); }},
+      {"reduce.argmax_nan",
+       [] {
+         return tensor({1.0, kNan, 3.0, kNan}).argmax();
+       }},
       {"reduce.argmax_bool", [] { return in_xb().argmax(1); }},
       {"reduce.argmax_0d", [] { return tensor(3.0).argmax(); }},
       {"reduce.std", [] { return in_x().std(); }},
@@ -75,7 +102,10 @@ CaseTable reduction_cases() {
       {"reduce.any_dim_keepdim", [] { return in_xb().any(1, true); }},
       {"reduce.all_float", [] { return in_x().all(1); }},
       {"reduce.any_int", [] { return (in_xi() * 0).any(); }},
-      {"reduce.all_uint8", [] { return tensor({1, 2, 0}, uint8).all(); }},
+      {"reduce.all_uint8",
+       [] {
+         return tensor({1, 2, 0}, uint8).all();
+       }},
       {"reduce.all_empty", [] { return ones({0}).all(); }},
       {"reduce.any_empty", [] { return ones({0}).any(); }},
   };

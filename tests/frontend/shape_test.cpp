@@ -13,41 +13,104 @@ CaseTable shape_cases() {
   const auto x3 = [] { return in_x3(); };
   const auto v3 = [] { return in_v3(); };
   return {
-      {"shape.reshape", [=] { return x().reshape({2, 6}); }},
-      {"shape.reshape_infer", [=] { return x3().reshape({-1, 6}); }},
+      {"shape.reshape",
+       [=] {
+         return x().reshape({2, 6});
+       }},
+      {"shape.reshape_infer",
+       [=] {
+         return x3().reshape({-1, 6});
+       }},
       {"shape.reshape_transposed", [=] { return x().t().reshape({12}); }},
-      {"shape.view", [=] { return x3().view({4, 6}); }},
+      {"shape.view",
+       [=] {
+         return x3().view({4, 6});
+       }},
       {"shape.transpose", [=] { return x3().transpose(0, 2); }},
       {"shape.t", [=] { return x().t(); }},
       {"shape.t_1d", [=] { return v3().t(); }},
-      {"shape.permute", [=] { return x3().permute({2, 0, 1}); }},
-      {"shape.permute_neg", [=] { return x3().permute({-1, -3, -2}); }},
-      {"shape.squeeze", [] { return ones({1, 3, 1, 2}).squeeze(); }},
-      {"shape.squeeze_dim", [] { return ones({1, 3, 1}).squeeze(-1); }},
+      {"shape.permute",
+       [=] {
+         return x3().permute({2, 0, 1});
+       }},
+      {"shape.permute_neg",
+       [=] {
+         return x3().permute({-1, -3, -2});
+       }},
+      {"shape.squeeze",
+       [] {
+         return ones({1, 3, 1, 2}).squeeze();
+       }},
+      {"shape.squeeze_dim",
+       [] {
+         return ones({1, 3, 1}).squeeze(-1);
+       }},
       {"shape.squeeze_noop", [=] { return x().squeeze(0); }},
       {"shape.unsqueeze", [=] { return x().unsqueeze(1); }},
       {"shape.unsqueeze_end", [=] { return x().unsqueeze(-1); }},
       {"shape.flatten", [=] { return x3().flatten(); }},
       {"shape.flatten_range", [=] { return x3().flatten(1); }},
       {"shape.flatten_0d", [] { return tensor(5.0).flatten(); }},
-      {"shape.expand", [=] { return v3().unsqueeze(1).expand({3, 2}); }},
-      {"shape.expand_new_dims", [=] { return v3().expand({2, 2, 3}); }},
-      {"shape.expand_minus_one", [=] { return x().index({Slice(None, 1)}).expand({3, -1}); }},
+      {"shape.expand",
+       [=] {
+         return v3().unsqueeze(1).expand({3, 2});
+       }},
+      {"shape.expand_new_dims",
+       [=] {
+         return v3().expand({2, 2, 3});
+       }},
+      {"shape.expand_minus_one",
+       [=] {
+         return x().index({Slice(None, 1)}).expand({3, -1});
+       }},
       {"shape.narrow", [=] { return x().narrow(1, 1, 2); }},
       {"shape.narrow_neg_start", [=] { return x().narrow(0, -2, 2); }},
       {"shape.select", [=] { return x3().select(1, -1); }},
-      {"shape.cat0", [=] { return cat({x(), x().index({Slice(None, 1)}) * 10}, 0); }},
-      {"shape.cat1", [=] { return cat({x(), v3().unsqueeze(1)}, 1); }},
-      {"shape.cat_neg_dim", [=] { return cat({x3(), x3()}, -1); }},
-      {"shape.cat_promote", [=] { return cat({in_xi()[0], v3(), tensor({true})}); }},
-      {"shape.cat_int_types", [] { return cat({tensor({1}, int8), tensor({300}, int16)}); }},
-      {"shape.cat_skips_empty_1d", [=] { return cat({x(), ones({0})}, 0); }},
+      {"shape.cat0",
+       [=] {
+         return cat({x(), x().index({Slice(None, 1)}) * 10}, 0);
+       }},
+      {"shape.cat1",
+       [=] {
+         return cat({x(), v3().unsqueeze(1)}, 1);
+       }},
+      {"shape.cat_neg_dim",
+       [=] {
+         return cat({x3(), x3()}, -1);
+       }},
+      {"shape.cat_promote",
+       [=] {
+         return cat({in_xi()[0], v3(), tensor({true})});
+       }},
+      {"shape.cat_int_types",
+       [] {
+         return cat({tensor({1}, int8), tensor({300}, int16)});
+       }},
+      {"shape.cat_skips_empty_1d",
+       [=] {
+         return cat({x(), ones({0})}, 0);
+       }},
       {"shape.cat_single", [=] { return cat({x()}, 1); }},
-      {"shape.stack0", [=] { return stack({v3(), v3() * 2}); }},
-      {"shape.stack1", [=] { return stack({v3(), v3() * 2}, 1); }},
-      {"shape.stack_last", [=] { return stack({x(), x()}, -1); }},
-      {"shape.stack_promote", [=] { return stack({in_xi()[0], v3()}); }},
-      {"shape.stack_0d", [] { return stack({tensor(1), tensor(2)}); }},
+      {"shape.stack0",
+       [=] {
+         return stack({v3(), v3() * 2});
+       }},
+      {"shape.stack1",
+       [=] {
+         return stack({v3(), v3() * 2}, 1);
+       }},
+      {"shape.stack_last",
+       [=] {
+         return stack({x(), x()}, -1);
+       }},
+      {"shape.stack_promote",
+       [=] {
+         return stack({in_xi()[0], v3()});
+       }},
+      {"shape.stack_0d",
+       [] {
+         return stack({tensor(1), tensor(2)});
+       }},
       {"shape.matmul_dot", [=] { return matmul(v3(), v3()); }},
       {"shape.matmul_mv", [=] { return matmul(x(), in_v4()); }},
       {"shape.matmul_vm", [=] { return matmul(v3(), x()); }},
@@ -56,25 +119,34 @@ CaseTable shape_cases() {
       {"shape.matmul_batched_vec", [=] { return matmul(x3(), in_v4()); }},
       {"shape.matmul_vec_batched", [=] { return matmul(v3(), x3()); }},
       {"shape.matmul_mat_batched",
-       [=] { return matmul(x().index({Slice(None, 2), Slice(None, 3)}), x3()); }},
+       [=] {
+         return matmul(x().index({Slice(None, 2), Slice(None, 3)}), x3());
+       }},
       {"shape.matmul_broadcast", [=] { return matmul(x3().unsqueeze(1), x3().transpose(1, 2)); }},
       {"shape.matmul_broadcast_1",
        [=] { return matmul(x3().index({Slice(None, 1)}), x3().transpose(1, 2)); }},
       {"shape.matmul_int", [] { return matmul(in_xi(), in_xi()); }},
       {"shape.matmul_float64", [=] { return matmul(x().to(float64), in_v4().to(float64)); }},
-      {"shape.matmul_empty_k", [] { return matmul(ones({2, 0}), ones({0, 3})); }},
+      {"shape.matmul_empty_k",
+       [] {
+         return matmul(ones({2, 0}), ones({0, 3}));
+       }},
       {"shape.matmul_transposed_batch", [=] { return matmul(x3().transpose(1, 2), x3()); }},
       {"shape.mm", [=] { return mm(x(), x3()[1].t()); }},
       {"shape.bmm", [=] { return bmm(x3(), x3().transpose(1, 2)); }},
       {"shape.operator_matmul_method", [=] { return x().t().matmul(x()); }},
       {"shape.contiguous_of_transpose", [=] { return x3().transpose(0, 1).contiguous(); }},
-      {"shape.clone_of_expand", [=] { return v3().expand({2, 3}).clone(); }},
+      {"shape.clone_of_expand",
+       [=] {
+         return v3().expand({2, 3}).clone();
+       }},
   };
 }
 
 TEST(Shape, MatchTorch) { check_op_cases("shape.", shape_cases()); }
 
-// Sizes, strides and storage offsets of views equal torch's (x = torch.arange(24.).reshape(2, 3, 4)).
+// Sizes, strides and storage offsets of views equal torch's (x = torch.arange(24.).reshape(2, 3,
+// 4)).
 TEST(Shape, ViewMetadataMatchesTorch) {
   const Tensor x = in_x3();
   EXPECT_EQ(x.strides(), (Shape{12, 4, 1}));
@@ -107,7 +179,8 @@ TEST(Shape, ViewMetadataMatchesTorch) {
   // is_contiguous treats size-1 dims as free: x[:, :1] is contiguous? torch -> False; x[:1] -> True
   EXPECT_FALSE(x.index({Slice(), Slice(None, 1)}).is_contiguous());
   EXPECT_TRUE(x.index({Slice(None, 1)}).is_contiguous());
-  EXPECT_TRUE(x.index({Slice(), Slice(None, 1), Slice(None, 1)}).unsqueeze(0).squeeze(0).dim() == 3);
+  EXPECT_TRUE(x.index({Slice(), Slice(None, 1), Slice(None, 1)}).unsqueeze(0).squeeze(0).dim() ==
+              3);
 }
 
 TEST(Shape, FreeFunctionsEqualMethods) {

@@ -64,7 +64,8 @@ TEST(TensorApi, DTypeAndDevicePrintLikeTorchWithoutPrefix) {
   EXPECT_EQ(printed(Device("cuda:1")), "cuda:1");
   EXPECT_EQ(printed(tensor({1, 2}, int32)), "tensor([1, 2], dtype=int32)");
   EXPECT_EQ(printed(ones({2}).t()), "tensor([1., 1.])");
-  EXPECT_EQ(printed(arange(6).reshape({2, 3}).t()), "tensor([[0, 3],\n        [1, 4],\n        [2, 5]])");
+  EXPECT_EQ(printed(arange(6).reshape({2, 3}).t()),
+            "tensor([[0, 3],\n        [1, 4],\n        [2, 5]])");
   EXPECT_EQ(printed(Tensor()), "[ Tensor (undefined) ]");
 }
 
