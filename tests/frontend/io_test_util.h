@@ -73,9 +73,9 @@ inline std::string load_error(const Bytes& bytes) {
   return error_of([&] { load_bytes(bytes, "bad.bin"); });
 }
 
-// The raw bytes of a tensor's elements, row-major.
+// The raw bytes of a tensor's elements, row-major (read through a host copy on any device).
 inline Bytes raw_bytes(const Tensor& t) {
-  const Tensor c = t.contiguous();
+  const Tensor c = t.detach().cpu().contiguous();
   const size_t n = static_cast<size_t>(c.numel()) * itemsize(c.dtype());
   Bytes out(n);
   if (n == 0) return out;

@@ -42,7 +42,7 @@ TEST(JitFile, SaveThenLoadGivesTheSameOutputs) {
   const Tensor x = randn({2, 64});
   const jit::CompiledModule traced = jit::trace(model, {x});
   traced.save(dir.file("mlp.kiln"));
-  const jit::CompiledModule loaded = jit::load(dir.file("mlp.kiln"));
+  const jit::CompiledModule loaded = jit::load(dir.file("mlp.kiln"), get_default_device());
   for (int i = 0; i < 2; ++i) {
     const Tensor input = i == 0 ? x : randn({2, 64});
     EXPECT_EQ(raw_bytes(loaded.forward(input)), raw_bytes(traced.forward(input))) << i;
@@ -50,7 +50,7 @@ TEST(JitFile, SaveThenLoadGivesTheSameOutputs) {
   }
   EXPECT_EQ(ir::to_string(loaded.graph()), ir::to_string(traced.graph()));
   EXPECT_EQ(loaded.input_types(), traced.input_types());
-  EXPECT_EQ(loaded.device(), cpu);
+  EXPECT_EQ(loaded.device(), get_default_device());
   // A loaded module saves the same program again.
   loaded.save(dir.file("again.kiln"));
   EXPECT_EQ(read_file(dir.file("again.kiln")), read_file(dir.file("mlp.kiln")));
@@ -140,7 +140,7 @@ TEST(JitFile, BuffersAndConstantsAreSavedUnderTheirNames) {
               AllOf(HasSubstr("\"buffer:running_mean\""), HasSubstr("\"constant:constant.")));
   EXPECT_THAT(values(tensors.at("running_mean")), ElementsAre(0.5, 0.25, 0.125));
   module.outside.fill_(0);  // the saved file keeps the value it had when saved
-  const jit::CompiledModule loaded = jit::load(dir.file("norm.kiln"));
+  const jit::CompiledModule loaded = jit::load(dir.file("norm.kiln"), get_default_device());
   EXPECT_THAT(values(loaded.forward(x)), ElementsAre(1.5, 13.5, 108.625));
   EXPECT_THAT(values(traced.forward(x)), ElementsAre(0.5, 3.5, 8.625));
 }
