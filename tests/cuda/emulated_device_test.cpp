@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cuda/gpu_skip.h"
+#include "frontend/frontend_test_util.h"
 #include "kiln/backends/cuda/cuda_backend.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/buffer.h"
@@ -22,18 +23,10 @@ namespace kiln {
 namespace {
 
 namespace rc = runtime::cuda;
+using testing::error_of;
 
 #define EMULATED_OR_SKIP() \
   if (!rc::emulated()) GTEST_SKIP() << "needs KILN_EMULATE_CUDA (the emulated CUDA device)"
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no kiln::Error)";
-}
 
 TEST(EmulatedCuda, DevicesAndProperties) {
   EMULATED_OR_SKIP();
