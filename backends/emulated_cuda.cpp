@@ -74,15 +74,30 @@ class EmulatedCudaRunner final : public KernelRunner {
   std::unique_ptr<KernelRunner> host_;
 };
 
+// Device memory stays open for a whole program: changing its protection costs a system call
+// and a TLB shootdown, too much to pay around every kernel (the runner's own scopes nest).
+class OpenDuringRuns final : public Executable {
+ public:
+  explicit OpenDuringRuns(std::unique_ptr<Executable> inner) : inner_(std::move(inner)) {}
+  std::vector<BufferPtr> run(absl::Span<const BufferPtr> inputs) override {
+    DeviceAccess access;
+    return inner_->run(inputs);
+  }
+
+ private:
+  std::unique_ptr<Executable> inner_;
+};
+
 class EmulatedCudaBackend final : public Backend {
  public:
   explicit EmulatedCudaBackend(int index) : runner_(index) {}
   std::string_view name() const override { return "emulated-cuda"; }
   std::vector<BufferPtr> run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) override {
+    DeviceAccess access;
     return run_program(graph, passes::lower_program(graph), inputs, runner_);
   }
   std::unique_ptr<Executable> compile(ir::Graph graph) override {
-    return compile_program(std::move(graph), runner_);
+    return std::make_unique<OpenDuringRuns>(compile_program(std::move(graph), runner_));
   }
 
  private:

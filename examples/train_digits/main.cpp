@@ -2,7 +2,11 @@
 // pixel values 0..16, labels 0..9), then saves it, reloads it into a fresh model and checks
 // that the reloaded model scores the same.
 //
-//   train_digits [data.csv.gz] [model.safetensors]
+//   train_digits [data.csv.gz] [model.safetensors] [cpu|cuda]
+//
+// It trains on the device named third, else on cuda when a GPU is present, as PyTorch's
+// tutorials choose (`"cuda" if torch.cuda.is_available() else "cpu"`). The model is built on the
+// CPU and moved (model.to(device)), so its initial weights are the same on every device.
 //
 // The whole training step (forward, cross-entropy, backward, SGD update) is lazy IR that kiln
 // fuses; after the first step the realization cache replays it without compiling.
@@ -45,12 +49,17 @@ void progress(int epoch, int epochs, double loss, double train_acc, double secon
 int main(int argc, char** argv) {
   const std::string data_path = argc > 1 ? argv[1] : KILN_DIGITS_CSV;
   const std::string model_path = argc > 2 ? argv[2] : "digits_mlp.safetensors";
-  const auto [x_train, y_train, x_test, y_test, n_train, n_test] =
-      kiln_examples::load_digits(data_path);
-  std::printf("digits: %lld training and %lld test images\n", static_cast<long long>(n_train),
-              static_cast<long long>(n_test));
+  const Device device = argc > 3 ? Device(argv[3]) : cuda_is_available() ? cuda : cpu;
+  const auto digits = kiln_examples::load_digits(data_path);
+  const int64_t n_train = digits.n_train, n_test = digits.n_test;
+  const Tensor x_train = digits.x_train.to(device), y_train = digits.y_train.to(device);
+  const Tensor x_test = digits.x_test.to(device), y_test = digits.y_test.to(device);
+  std::printf("digits: %lld training and %lld test images, on %s\n",
+              static_cast<long long>(n_train), static_cast<long long>(n_test),
+              device.str().c_str());
 
   nn::Sequential model = make_model();
+  model->to(device);
   optim::SGD optimizer(model.parameters(), /*lr=*/0.1, /*momentum=*/0.9);
   data::DataLoader loader(x_train, y_train, /*batch_size=*/32, /*shuffle=*/true);
   constexpr int kEpochs = 20;
@@ -74,7 +83,8 @@ int main(int argc, char** argv) {
 
   save(model.state_dict(), model_path);
   nn::Sequential reloaded = make_model();
-  reloaded.load_state_dict(load(model_path, cpu));
+  reloaded->to(device);
+  reloaded.load_state_dict(load(model_path, device));
   const double reloaded_acc = accuracy(reloaded, x_test, y_test);
   std::printf("saved to %s; reloaded model's test accuracy: %.2f%%\n", model_path.c_str(),
               100 * reloaded_acc);
