@@ -5,7 +5,10 @@
 // accuracies; then traces the trained model with jit::trace, saves it as a .kiln file, loads
 // it back (no model code needed) and scores the loaded program.
 //
-//   compile [data.csv.gz] [digits.kiln]
+//   compile [data.csv.gz] [digits.kiln] [cpu|cuda]
+//
+// It runs on the device named third, else on cuda when a GPU is present (models built on the
+// CPU and moved, as train_digits does).
 //
 // Inspect the saved program with: kiln-irdump --stats --explain-fusion digits.kiln
 #include <kiln/kiln.h>
@@ -55,14 +58,19 @@ double max_difference(nn::Sequential& a, nn::Sequential& b) {
 int main(int argc, char** argv) {
   const std::string data_path = argc > 1 ? argv[1] : KILN_DIGITS_CSV;
   const std::string kiln_path = argc > 2 ? argv[2] : "digits.kiln";
-  const auto [x_train, y_train, x_test, y_test, n_train, n_test] =
-      kiln_examples::load_digits(data_path);
+  const Device device = argc > 3 ? Device(argv[3]) : cuda_is_available() ? cuda : cpu;
+  const auto digits = kiln_examples::load_digits(data_path);
+  const int64_t n_train = digits.n_train, n_test = digits.n_test;
+  const Tensor x_train = digits.x_train.to(device), y_train = digits.y_train.to(device);
+  const Tensor x_test = digits.x_test.to(device), y_test = digits.y_test.to(device);
 
   // Two copies of one model: the same seed gives the same initial weights.
   manual_seed(1);
   nn::Sequential eager_model = make_model();
   manual_seed(1);
   nn::Sequential compiled_model = make_model();
+  eager_model->to(device);
+  compiled_model->to(device);
   optim::SGD eager_sgd(eager_model.parameters(), /*lr=*/0.1, /*momentum=*/0.9);
   optim::SGD compiled_sgd(compiled_model.parameters(), /*lr=*/0.1, /*momentum=*/0.9);
   // Any of the optimizers can step inside a compiled function (Adam's step count is a tensor).
@@ -76,8 +84,9 @@ int main(int argc, char** argv) {
       },
       "train_step");
 
-  std::printf("digits: %lld training and %lld test images; MLP 64-128-10, SGD, batch 32\n",
-              static_cast<long long>(n_train), static_cast<long long>(n_test));
+  std::printf("digits: %lld training and %lld test images on %s; MLP 64-128-10, SGD, batch 32\n",
+              static_cast<long long>(n_train), static_cast<long long>(n_test),
+              device.str().c_str());
   data::DataLoader loader(x_train, y_train, /*batch_size=*/32, /*shuffle=*/true);
   constexpr int kEpochs = 20;
   // The first epoch traces and compiles (both paths generate their kernels then): timings
@@ -134,7 +143,7 @@ int main(int argc, char** argv) {
   compiled_model.eval();
   const jit::CompiledModule traced = jit::trace(compiled_model, {x_test});
   traced.save(kiln_path);
-  const jit::CompiledModule loaded = jit::load(kiln_path);
+  const jit::CompiledModule loaded = jit::load(kiln_path, device);
   const double traced_acc = accuracy(traced.forward(x_test), y_test);
   const double loaded_acc = accuracy(loaded.forward(x_test), y_test);
   std::printf("jit::trace: %d nodes, input %s; saved to %s (%lld bytes)\n",
