@@ -198,7 +198,6 @@ void KernelEmitter::emit_runs(int32_t first, const Values& bases0, llvm::Value* 
   b_.CreateStore(rest, coord_slots_[first]);
   b_.CreateStore(begin, pos_slot_);
   llvm::BasicBlock* run = block("run");
-  llvm::BasicBlock* loop = block("inner");
   llvm::BasicBlock* done = block("run.done");
   llvm::BasicBlock* step = block("step");
   llvm::BasicBlock* after = block("runs.after");
@@ -216,15 +215,8 @@ void KernelEmitter::emit_runs(int32_t first, const Values& bases0, llvm::Value* 
   llvm::Value* length =
       b_.CreateSelect(b_.CreateICmpSLT(left_in_row, left_in_range), left_in_row, left_in_range);
   hoist_loads(bases, inner);
-  b_.CreateBr(loop);
-
-  b_.SetInsertPoint(loop);
-  llvm::PHINode* j = b_.CreatePHI(i64_type, 2, "j");
-  j->addIncoming(i64(0), run);
-  body(bases, j, pos);
-  llvm::Value* next = b_.CreateAdd(j, i64(1));
-  j->addIncoming(next, b_.GetInsertBlock());
-  b_.CreateCondBr(b_.CreateICmpEQ(next, length), done, loop);
+  body(bases, length, pos);
+  b_.CreateBr(done);
 
   b_.SetInsertPoint(done);
   llvm::Value* new_pos = b_.CreateAdd(pos, length);
@@ -269,8 +261,8 @@ void KernelEmitter::emit_elementwise(llvm::Value* begin, llvm::Value* end) {
     hoist_loads(offsets_, -1);
     store_all(offsets_, -1, nullptr);
   } else {
-    emit_runs(0, offsets_, begin, end, [&](const Values& bases, llvm::Value* j, llvm::Value*) {
-      store_all(bases, rank_ - 1, j);
+    emit_runs(0, offsets_, begin, end, [&](const Values& bases, llvm::Value* length, llvm::Value*) {
+      counted_loop(length, "inner", [&](llvm::Value* j) { store_all(bases, rank_ - 1, j); });
     });
   }
   b_.CreateBr(exit);

@@ -43,9 +43,9 @@ class KernelEmitter {
 
  private:
   using Values = std::vector<llvm::Value*>;
-  // The body of a run: arg offsets at the run's start, the index j within the run, and the
+  // The body of a run: arg offsets at the run's start, the run's length (at least 1), and the
   // flat index (over the dims the runs walk) of the run's start.
-  using RunBody = std::function<void(const Values& bases, llvm::Value* j, llvm::Value* flat)>;
+  using RunBody = std::function<void(const Values& bases, llvm::Value* length, llvm::Value* flat)>;
 
   llvm::BasicBlock* block(const char* name) {
     return llvm::BasicBlock::Create(m_.getContext(), name, fn_);
@@ -71,8 +71,9 @@ class KernelEmitter {
   Values evaluate(const Values& bases, int32_t dim, llvm::Value* j);
 
   // The flat range [begin, end) (begin < end) of dims [first, rank), row-major: the start is
-  // decomposed into coordinates once, then each contiguous run of the innermost dim is a
-  // tight loop calling `body`, and an odometer steps to the next run.
+  // decomposed into coordinates once, then `body` gets each contiguous run of the innermost
+  // dim (its loads that do not move along it already hoisted), and an odometer steps to the
+  // next run.
   void emit_runs(int32_t first, const Values& bases, llvm::Value* begin, llvm::Value* end,
                  const RunBody& body);
   void emit_elementwise(llvm::Value* begin, llvm::Value* end);
@@ -95,6 +96,20 @@ class KernelEmitter {
   void reduced_loops(int32_t d, const Values& bases, llvm::Value* flat, bool hoist,
                      const ReducedBody& inner);
   void accumulate(llvm::Value* value, llvm::Value* flat, llvm::Value* acc, llvm::Value* index);
+  // The extremes (amax, amin, argmax, argmin) scan a row in kExtremeLanes interleaved lanes.
+  // Element j of a row goes to lane j % kExtremeLanes, so every lane still sees its elements
+  // in order; the lanes are independent, so the scan vectorizes. lanes_init fills the lanes'
+  // accumulators and indices (index: `first`, the flat index of the range's first element);
+  // scan_row_in_lanes scans `length` elements along the innermost dim from `bases`, the first
+  // at flat index `flat`; combine_lanes leaves in (acc, index) what one sequential scan of
+  // all elements gives: the first NaN, else the first element equal to the extreme.
+  void lanes_init(llvm::Value* accs, llvm::Value* indices, llvm::Value* first);
+  void scan_row_in_lanes(const Values& bases, llvm::Value* length, llvm::Value* flat,
+                         llvm::Value* accs, llvm::Value* indices);
+  void combine_lanes(llvm::Value* accs, llvm::Value* indices, llvm::Value* acc, llvm::Value* index);
+  // The nested loops over the reduced dims [d, rank - 1); `row` runs for each row of the
+  // innermost dim with the arg offsets at its start and its first element's flat index.
+  void reduced_rows(int32_t d, const Values& bases, llvm::Value* flat, const ReducedBody& row);
   // The value to store: the accumulator rounded to the dtype, or the index.
   llvm::Value* reduced_result(llvm::Value* acc, llvm::Value* index);
 

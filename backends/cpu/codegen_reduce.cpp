@@ -17,6 +17,21 @@ namespace kiln::backends::cpu::codegen {
 using ir::KernelExpr;
 using ir::Op;
 
+namespace {
+
+// Lanes of an extreme's scan: two AVX2 vectors of float32 (more independent compare/select
+// chains than one, to hide their latency).
+constexpr int64_t kExtremeLanes = 16;
+// Rows shorter than this scan sequentially: the lanes' setup and combine would cost more than
+// they save.
+constexpr int64_t kMinLanedRow = 2 * kExtremeLanes;
+
+bool is_extreme(Op op) {
+  return op == Op::amax || op == Op::amin || op == Op::argmax || op == Op::argmin;
+}
+
+}  // namespace
+
 llvm::Type* KernelEmitter::acc_type() {
   llvm::Type* type = s_.compute_type(reduced_dtype());
   // The interpreter sums and multiplies floating values in double.
@@ -111,6 +126,10 @@ void KernelEmitter::emit_reduction(llvm::Value* begin, llvm::Value* end) {
   if (points_per_block(k_) > 1) return emit_blocked_reduction(begin, end);
   llvm::AllocaInst* acc = b_.CreateAlloca(acc_type());
   llvm::AllocaInst* index = b_.CreateAlloca(b_.getInt64Ty());
+  const bool laned = is_extreme(k_.reduce_op);
+  llvm::Value* lane_accs = laned ? b_.CreateAlloca(acc_type(), i64(kExtremeLanes)) : nullptr;
+  llvm::Value* lane_indices =
+      laned ? b_.CreateAlloca(b_.getInt64Ty(), i64(kExtremeLanes)) : nullptr;
   // The reduced extent is empty when any reduced size is 0: sum gives 0, prod 1.
   llvm::Value* nonempty = b_.getTrue();
   for (int32_t d = kept_; d < rank_; ++d)
@@ -137,6 +156,19 @@ void KernelEmitter::emit_reduction(llvm::Value* begin, llvm::Value* end) {
   llvm::BasicBlock* finish = block("finish");
   b_.CreateCondBr(nonempty, loops, finish);
   b_.SetInsertPoint(loops);
+  if (laned) {
+    llvm::BasicBlock* in_lanes = block("reduce.lanes");
+    llvm::BasicBlock* in_order = block("reduce.sequential");
+    b_.CreateCondBr(b_.CreateICmpSGE(sizes_[rank_ - 1], i64(kMinLanedRow)), in_lanes, in_order);
+    b_.SetInsertPoint(in_lanes);
+    lanes_init(lane_accs, lane_indices, i64(0));
+    reduced_rows(kept_, bases, i64(0), [&](const Values& row, llvm::Value* flat) {
+      scan_row_in_lanes(row, sizes_[rank_ - 1], flat, lane_accs, lane_indices);
+    });
+    combine_lanes(lane_accs, lane_indices, acc, index);
+    b_.CreateBr(finish);
+    b_.SetInsertPoint(in_order);
+  }
   reduced_loops(kept_, bases, i64(0), /*hoist=*/true, [&](const Values& here, llvm::Value* flat) {
     accumulate(evaluate(here, -1, nullptr)[k_.stores[0].second], flat, acc, index);
   });
@@ -224,6 +256,10 @@ void KernelEmitter::emit_partial(llvm::Value* point, llvm::Value* begin, llvm::V
                                  llvm::Value* state) {
   llvm::AllocaInst* acc = b_.CreateAlloca(acc_type());
   llvm::AllocaInst* index = b_.CreateAlloca(b_.getInt64Ty());
+  const bool laned = is_extreme(k_.reduce_op);
+  llvm::Value* lane_accs = laned ? b_.CreateAlloca(acc_type(), i64(kExtremeLanes)) : nullptr;
+  llvm::Value* lane_indices =
+      laned ? b_.CreateAlloca(b_.getInt64Ty(), i64(kExtremeLanes)) : nullptr;
   // The kept coordinates of `point`, then the reduced flat range [begin, end) in runs.
   llvm::Value* rest = point;
   Values coords(static_cast<size_t>(kept_), nullptr);
@@ -238,11 +274,23 @@ void KernelEmitter::emit_partial(llvm::Value* point, llvm::Value* begin, llvm::V
   llvm::BasicBlock* write = block("write");
   b_.CreateCondBr(b_.CreateICmpSLT(begin, end), runs, write);
   b_.SetInsertPoint(runs);
-  emit_runs(kept_, bases, begin, end,
-            [&](const Values& run_bases, llvm::Value* j, llvm::Value* flat) {
-              accumulate(evaluate(run_bases, rank_ - 1, j)[k_.stores[0].second],
-                         b_.CreateAdd(flat, j), acc, index);
-            });
+  if (laned) {
+    // A split range is long by construction (split_reduction.h): always in lanes.
+    lanes_init(lane_accs, lane_indices, begin);
+    emit_runs(kept_, bases, begin, end,
+              [&](const Values& run_bases, llvm::Value* length, llvm::Value* flat) {
+                scan_row_in_lanes(run_bases, length, flat, lane_accs, lane_indices);
+              });
+    combine_lanes(lane_accs, lane_indices, acc, index);
+  } else {
+    emit_runs(kept_, bases, begin, end,
+              [&](const Values& run_bases, llvm::Value* length, llvm::Value* flat) {
+                counted_loop(length, "inner", [&](llvm::Value* j) {
+                  accumulate(evaluate(run_bases, rank_ - 1, j)[k_.stores[0].second],
+                             b_.CreateAdd(flat, j), acc, index);
+                });
+              });
+  }
   b_.CreateBr(write);
 
   // ReductionState: the accumulator as int64 bits (floating ones widened to double, exactly)
@@ -256,6 +304,103 @@ void KernelEmitter::emit_partial(llvm::Value* point, llvm::Value* begin, llvm::V
   b_.CreateAlignedStore(b_.CreateLoad(b_.getInt64Ty(), index),
                         b_.CreateInBoundsGEP(b_.getInt64Ty(), slots, i64(1)), llvm::Align(8));
   b_.CreateRetVoid();
+}
+
+void KernelEmitter::reduced_rows(int32_t d, const Values& bases, llvm::Value* flat,
+                                 const ReducedBody& row) {
+  if (d == rank_ - 1) {
+    hoist_loads(bases, d);
+    row(bases, b_.CreateMul(flat, sizes_[d]));
+    return;
+  }
+  llvm::BasicBlock* pre = b_.GetInsertBlock();
+  llvm::BasicBlock* head = block("rows.outer");
+  llvm::BasicBlock* after = block("rows.after");
+  b_.CreateBr(head);
+  b_.SetInsertPoint(head);
+  llvm::PHINode* r = b_.CreatePHI(b_.getInt64Ty(), 2, "r");
+  r->addIncoming(i64(0), pre);
+  reduced_rows(d + 1, advance(bases, d, {r}), b_.CreateAdd(b_.CreateMul(flat, sizes_[d]), r), row);
+  llvm::Value* next = b_.CreateAdd(r, i64(1));
+  r->addIncoming(next, b_.GetInsertBlock());
+  b_.CreateCondBr(b_.CreateICmpEQ(next, sizes_[d]), after, head);
+  b_.SetInsertPoint(after);
+}
+
+void KernelEmitter::lanes_init(llvm::Value* accs, llvm::Value* indices, llvm::Value* first) {
+  for (int64_t l = 0; l < kExtremeLanes; ++l) {
+    b_.CreateStore(acc_init(), b_.CreateInBoundsGEP(acc_type(), accs, i64(l)));
+    b_.CreateStore(first, b_.CreateInBoundsGEP(b_.getInt64Ty(), indices, i64(l)));
+  }
+}
+
+void KernelEmitter::scan_row_in_lanes(const Values& bases, llvm::Value* length, llvm::Value* flat,
+                                      llvm::Value* accs, llvm::Value* indices) {
+  const int32_t dim = rank_ - 1;
+  const int32_t expr = k_.stores[0].second;
+  auto element = [&](llvm::Value* j, llvm::Value* lane) {
+    accumulate(evaluate(bases, dim, j)[expr], b_.CreateAdd(flat, j),
+               b_.CreateInBoundsGEP(acc_type(), accs, lane),
+               b_.CreateInBoundsGEP(b_.getInt64Ty(), indices, lane));
+  };
+  llvm::Value* chunks = b_.CreateUDiv(length, i64(kExtremeLanes));
+  llvm::Value* whole = b_.CreateMul(chunks, i64(kExtremeLanes));
+  llvm::BasicBlock* chunked = block("lanes.chunks");
+  llvm::BasicBlock* tail_check = block("lanes.tail.check");
+  llvm::BasicBlock* tail = block("lanes.tail");
+  llvm::BasicBlock* done = block("lanes.done");
+  b_.CreateCondBr(b_.CreateICmpNE(chunks, i64(0)), chunked, tail_check);
+  // Whole chunks: lane l takes element c * kExtremeLanes + l; the lane loop has no dependence
+  // between its iterations.
+  b_.SetInsertPoint(chunked);
+  counted_loop(chunks, "lanes.chunk", [&](llvm::Value* c) {
+    llvm::Value* start = b_.CreateMul(c, i64(kExtremeLanes));
+    counted_loop(i64(kExtremeLanes), "lanes.lane",
+                 [&](llvm::Value* l) { element(b_.CreateAdd(start, l), l); });
+  });
+  b_.CreateBr(tail_check);
+  // The rest of the row: element whole + t to lane t (still j % kExtremeLanes).
+  b_.SetInsertPoint(tail_check);
+  llvm::Value* rest = b_.CreateSub(length, whole);
+  b_.CreateCondBr(b_.CreateICmpNE(rest, i64(0)), tail, done);
+  b_.SetInsertPoint(tail);
+  counted_loop(rest, "lanes.rest", [&](llvm::Value* t) { element(b_.CreateAdd(whole, t), t); });
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+}
+
+void KernelEmitter::combine_lanes(llvm::Value* accs, llvm::Value* indices, llvm::Value* acc,
+                                  llvm::Value* index) {
+  llvm::Type* type = acc_type();
+  llvm::Type* i64_type = b_.getInt64Ty();
+  const bool floating = type->isFloatingPointTy();
+  const bool want_max = k_.reduce_op == Op::amax || k_.reduce_op == Op::argmax;
+  llvm::Value* best = b_.CreateLoad(type, b_.CreateInBoundsGEP(type, accs, i64(0)));
+  llvm::Value* best_index =
+      b_.CreateLoad(i64_type, b_.CreateInBoundsGEP(i64_type, indices, i64(0)));
+  for (int64_t l = 1; l < kExtremeLanes; ++l) {
+    llvm::Value* v = b_.CreateLoad(type, b_.CreateInBoundsGEP(type, accs, i64(l)));
+    llvm::Value* i = b_.CreateLoad(i64_type, b_.CreateInBoundsGEP(i64_type, indices, i64(l)));
+    // A sequential scan keeps the first NaN, else the first element equal to the extreme: the
+    // lane holding the earlier such element wins.
+    llvm::Value* earlier = b_.CreateICmpSLT(i, best_index);
+    llvm::Value* better = nullptr;
+    if (floating) {
+      llvm::Value* v_nan = b_.CreateFCmpUNO(v, v);
+      llvm::Value* best_nan = b_.CreateFCmpUNO(best, best);
+      llvm::Value* beyond = want_max ? b_.CreateFCmpOGT(v, best) : b_.CreateFCmpOLT(v, best);
+      llvm::Value* tie = b_.CreateAnd(b_.CreateFCmpOEQ(v, best), earlier);
+      better = b_.CreateSelect(best_nan, b_.CreateAnd(v_nan, earlier),
+                               b_.CreateOr(v_nan, b_.CreateOr(beyond, tie)));
+    } else {
+      llvm::Value* beyond = want_max ? b_.CreateICmpSGT(v, best) : b_.CreateICmpSLT(v, best);
+      better = b_.CreateOr(beyond, b_.CreateAnd(b_.CreateICmpEQ(v, best), earlier));
+    }
+    best = b_.CreateSelect(better, v, best);
+    best_index = b_.CreateSelect(better, i, best_index);
+  }
+  b_.CreateStore(best, acc);
+  b_.CreateStore(best_index, index);
 }
 
 void KernelEmitter::accumulate(llvm::Value* value, llvm::Value* flat, llvm::Value* acc_ptr,

@@ -2,6 +2,9 @@
 // over inner, outer, middle, several and all axes, with and without keepdim, in every dtype
 // class, with fused prologues, transposed inputs, empty extents and sizes around the vector
 // width and the thread-pool chunking.
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,6 +93,56 @@ TEST(CpuReduce, NaNIsTheExtremeAndTheFirstNaNWins) {
   EXPECT_EQ(out[2]->as<int64_t>()[0], 1);             // the first NaN
   EXPECT_EQ(out[2]->as<int64_t>()[1], 3);             // 2 first at index 3
   EXPECT_TRUE(std::signbit(out[1]->as<float>()[1]));  // -0.0 comes first among the zeros
+}
+
+// Rows of 32 elements or more scan in 16 interleaved lanes (element j in lane j % 16); the
+// lanes' combine must give the sequential scan's answer where lane order and element order
+// disagree.
+TEST(CpuReduce, ExtremesInLanesGiveTheSequentialAnswer) {
+  constexpr int64_t n = 16 * 3 + 5;  // three whole chunks and a tail of 5
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Row {
+    const char* what;
+    std::vector<std::pair<int64_t, float>> set;  // over a row of -1s
+    int64_t argmax, argmin;
+  };
+  const std::vector<Row> rows = {
+      // The max at 18 (lane 2) and 33 (lane 1): lane 1 comes first, element 18 does.
+      {"tie across lanes", {{33, 5}, {18, 5}, {40, -7}, {9, -7}}, 18, 9},
+      {"first NaN in a later lane", {{34, nan}, {19, nan}, {3, 9}}, 19, 19},
+      // +0 at 3 (lane 3) before -0 at 20 (lane 4): the first zero is the answer.
+      {"signed zeros", {{20, -0.0f}, {3, 0.0f}, {50, -2}}, 3, 50},
+      {"extreme in the tail", {{50, 8}, {51, -8}}, 50, 51},
+      {"all -inf", {}, 0, 0},
+  };
+  Graph g;
+  const ValueId x = g.add_input(TensorType{float32, {static_cast<int64_t>(rows.size()), n}});
+  const ir::ReduceAttrs axis1{{1}, false};
+  g.set_outputs({add(g, Op::amax, {x}, axis1), add(g, Op::amin, {x}, axis1),
+                 add(g, Op::argmax, {x}, axis1), add(g, Op::argmin, {x}, axis1)});
+  BufferPtr in = runtime::Buffer::allocate(rows.size() * n * sizeof(float));
+  float* data = in->as<float>();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const bool all_inf = rows[r].set.empty();
+    for (int64_t j = 0; j < n; ++j) data[r * n + j] = all_inf ? -inf : -1.0f;
+    for (const auto& [j, v] : rows[r].set) data[r * n + j] = v;
+  }
+  expect_matches_interpreter(g, {in});
+  CpuBackend cpu(test_cache());
+  const std::vector<BufferPtr> out = cpu.run(g, {in});
+  for (size_t r = 0; r < rows.size(); ++r) {
+    SCOPED_TRACE(rows[r].what);
+    EXPECT_EQ(out[2]->as<int64_t>()[r], rows[r].argmax);
+    EXPECT_EQ(out[3]->as<int64_t>()[r], rows[r].argmin);
+  }
+  EXPECT_FALSE(std::signbit(out[0]->as<float>()[2]));  // amax is the first zero, +0
+  // Several reduced dims: the lanes carry across rows, and the tail's lanes too.
+  for (DType dtype : {float32, float16, int32, int8}) {
+    check_reduction(Op::amax, dtype, {3, 4, n}, {1, 2}, false, Data::kSmallInts, 21);
+    check_reduction(Op::amin, dtype, {2, 5, 37}, {0, 2}, true, Data::kSpecial, 22);
+    check_reduction(Op::argmax, dtype, {4, 3 * n}, {1}, false, Data::kSmallInts, 23);
+  }
 }
 
 TEST(CpuReduce, EmptyReducedExtentGivesTheIdentity) {
