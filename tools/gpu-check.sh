@@ -142,30 +142,31 @@ fi
 # The independent stages side by side.
 pids=()
 names=()
-if want tests; then
+# gtest_job NAME SHARDS BINARY FILTER ALLOWED_SKIPS [ENV...]: a sharded GoogleTest stage in the
+# background (200 s a shard), its summary in NAME.txt and its line in the stage table.
+gtest_job() {
+  local name=$1 shards=$2 binary=$3 filter=$4 allowed=$5
+  shift 5
   (
     t0=$SECONDS
-    no_gpu_only="UnavailableIsAClearError,CudaWithoutGpuFailsAtCreation,EmulatedCuda."
-    gtest_stage tests 4 200 "$carry/bin/kiln_cuda_tests" "${GTEST_FILTER:-Cuda*}:-CudaWgmma.*"
-    gtest_summary tests "$no_gpu_only" > "$out/tests.txt"
-    finish tests $? "$t0" "$(head -1 "$out/tests.txt")"
+    gtest_stage "$name" "$shards" 200 "$binary" "$filter" "$@"
+    gtest_summary "$name" "$allowed" > "$out/$name.txt"
+    finish "$name" $? "$t0" "$(head -1 "$out/$name.txt")"
   ) &
-  pids+=($!) names+=(tests)
+  pids+=($!) names+=("$name")
+}
+if want tests; then
+  gtest_job tests 4 "$carry/bin/kiln_cuda_tests" "${GTEST_FILTER:-Cuda*}:-CudaWgmma.*" \
+    "UnavailableIsAClearError,CudaWithoutGpuFailsAtCreation,EmulatedCuda."
 fi
 if want frontend; then
-  (
-    t0=$SECONDS
-    # The tests that compare with PyTorch's values or with finite differences: the op tables,
-    # every gradient check, the losses and optimizers against PyTorch's fixtures, compiled
-    # functions and Adam steps. (ctest runs the whole suite but its host-only tests on the
-    # emulated device: tests/CMakeLists.txt, KILN_HOST_ONLY_TESTS.)
-    filter='Creation.MatchTorch:Creation.EveryDtypeConversionMatchesTorch:Indexing.MatchTorch:Ops.ElementwiseMatchTorch:Reduce.MatchTorch:Shape.MatchTorch:*Gradcheck*:NnLoss.*:NnActivation.*:Optim.*:Compile.*:CompileAdam.*'
-    gtest_stage frontend 8 200 "$carry/bin/kiln_frontend_tests" "$filter" \
-      KILN_TEST_DEVICE=cuda KILN_DATA_DIR="$root/data"
-    gtest_summary frontend "" > "$out/frontend.txt"
-    finish frontend $? "$t0" "$(head -1 "$out/frontend.txt")"
-  ) &
-  pids+=($!) names+=(frontend)
+  # The tests that compare with PyTorch's values or with finite differences: the op tables,
+  # every gradient check, the losses and optimizers against PyTorch's fixtures, compiled
+  # functions and Adam steps. (ctest runs the whole suite but its host-only tests on the
+  # emulated device: tests/CMakeLists.txt, KILN_HOST_ONLY_TESTS.)
+  gtest_job frontend 8 "$carry/bin/kiln_frontend_tests" \
+    'Creation.MatchTorch:Creation.EveryDtypeConversionMatchesTorch:Indexing.MatchTorch:Ops.ElementwiseMatchTorch:Reduce.MatchTorch:Shape.MatchTorch:*Gradcheck*:NnLoss.*:NnActivation.*:Optim.*:Compile.*:CompileAdam.*' \
+    "" KILN_TEST_DEVICE=cuda KILN_DATA_DIR="$root/data"
 fi
 if want conformance; then
   (
