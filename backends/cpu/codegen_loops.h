@@ -95,6 +95,8 @@ class KernelEmitter {
   using ReducedBody = std::function<void(const Values& bases, llvm::Value* flat)>;
   void reduced_loops(int32_t d, const Values& bases, llvm::Value* flat, bool hoist,
                      const ReducedBody& inner);
+  // One element into an accumulator; `index` (null: not tracked, for an amax/amin whose
+  // elements come in order) follows the extremes' winning element.
   void accumulate(llvm::Value* value, llvm::Value* flat, llvm::Value* acc, llvm::Value* index);
   // The extremes (amax, amin, argmax, argmin) scan a row in kExtremeLanes interleaved lanes.
   // Element j of a row goes to lane j % kExtremeLanes, so every lane still sees its elements

@@ -231,7 +231,10 @@ void KernelEmitter::emit_blocked_reduction(llvm::Value* begin, llvm::Value* end)
   reduced_loops(kept_, bases, i64(0), /*hoist=*/false, [&](const Values& here, llvm::Value* flat) {
     hoist_loads(here, inner_kept);
     counted_loop(count, "across", [&](llvm::Value* j) {
-      accumulate(evaluate(here, inner_kept, j)[k_.stores[0].second], flat, acc_at(j), index_at(j));
+      // Each point scans its elements in order, so amax/amin need no index to stay exact.
+      const bool by_index = k_.reduce_op == Op::argmax || k_.reduce_op == Op::argmin;
+      accumulate(evaluate(here, inner_kept, j)[k_.stores[0].second], flat, acc_at(j),
+                 by_index ? index_at(j) : nullptr);
     });
   });
   b_.CreateBr(finish);
@@ -442,6 +445,7 @@ void KernelEmitter::accumulate(llvm::Value* value, llvm::Value* flat, llvm::Valu
         better = want_max ? b_.CreateICmpSGT(x, acc) : b_.CreateICmpSLT(x, acc);
       }
       b_.CreateStore(b_.CreateSelect(better, x, acc), acc_ptr);
+      if (index_ptr == nullptr) return;  // the value alone is asked for
       llvm::Value* index = b_.CreateLoad(b_.getInt64Ty(), index_ptr);
       b_.CreateStore(b_.CreateSelect(better, flat, index), index_ptr);
       return;

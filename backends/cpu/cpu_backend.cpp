@@ -25,7 +25,7 @@ namespace kiln::backends::cpu {
 namespace {
 
 // Bump when the emitted code changes for kernels whose keys stay the same.
-constexpr std::string_view kCodegenVersion = "cpu-codegen/2";
+constexpr std::string_view kCodegenVersion = "cpu-codegen/3";
 
 // Innermost iterations per thread-pool chunk: below this a kernel runs inline on the caller,
 // where waking workers would cost more than the work.
