@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cuda/gpu_skip.h"
+#include "frontend/frontend_test_util.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/cuda/driver.h"
 
@@ -23,14 +24,7 @@ struct DefaultDeviceScope {
   ~DefaultDeviceScope() { set_default_device(cpu); }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(DefaultDevice, IsCpuUntilSet) {
   EXPECT_EQ(get_default_device(), cpu);
