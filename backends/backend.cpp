@@ -5,6 +5,7 @@
 
 #include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/cuda/cuda_backend.h"
+#include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/backends/emulated_cuda.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/backends/interp/loop_evaluator.h"
@@ -35,7 +36,10 @@ std::unique_ptr<Executable> Backend::compile(ir::Graph graph) {
 
 Backend& backend_for(Device device) {
   if (device.is_cuda()) {
-    if (runtime::cuda::emulated()) return emulated_cuda_backend(device.index());
+    // The emulated device runs graphs on the CPU backend, or with KILN_EMULATE_CUDA_KERNELS=1
+    // the CUDA backend's own kernels compiled for the host (cuda/host_kernels.h).
+    if (runtime::cuda::emulated() && !cuda::kernels_run_on_host())
+      return emulated_cuda_backend(device.index());
     return cuda::cuda_backend(device.index());
   }
   // The LLVM backend by default; the reference interpreter and the loop-IR evaluator stay

@@ -163,9 +163,10 @@ if want frontend; then
   # The tests that compare with PyTorch's values or with finite differences: the op tables,
   # every gradient check, the losses and optimizers against PyTorch's fixtures, compiled
   # functions and Adam steps. (ctest runs the whole suite but its host-only tests on the
-  # emulated device: tests/CMakeLists.txt, KILN_HOST_ONLY_TESTS.)
+  # emulated device: tests/CMakeLists.txt, KILN_HOST_ONLY_TESTS; with the CUDA kernels on the
+  # host, the same filter: kiln_frontend_tests_cuda_host_kernels.)
   gtest_job frontend 8 "$carry/bin/kiln_frontend_tests" \
-    'Creation.MatchTorch:Creation.EveryDtypeConversionMatchesTorch:Indexing.MatchTorch:Ops.ElementwiseMatchTorch:Reduce.MatchTorch:Shape.MatchTorch:*Gradcheck*:NnLoss.*:NnActivation.*:Optim.*:Compile.*:CompileAdam.*' \
+    "$(cat "$root/tests/frontend/device_value_tests.filter")" \
     "" KILN_TEST_DEVICE=cuda KILN_DATA_DIR="$root/data"
 fi
 if want conformance; then

@@ -12,9 +12,10 @@ the GPU bundle and PyTorch's outputs are computed there, live, with the same dev
       device `device`, prints one line per difference (with a diff), then 'N passed, M failed';
       exits 1 when any case fails (or when PyTorch is missing)
 
-  gpu_conformance.py emulated --bin DIR [--expected FILE]
+  gpu_conformance.py emulated --bin DIR [--expected FILE] [--host-kernels]
       runs the same programs on an emulated CUDA device (KILN_EMULATE_CUDA=1, default device
-      cuda; runtime/cuda/emulated_driver.h) and compares them with expected.json, PyTorch's
+      cuda; runtime/cuda/emulated_driver.h; with --host-kernels on the CUDA backend's own kernels
+      compiled for the host) and compares them with expected.json, PyTorch's
       CPU outputs, as CUDA output reads once the device suffix is removed (CUDA_CASES lists the
       cases whose CUDA output differs by design); exits 1 when any case fails
 
@@ -176,6 +177,11 @@ def without_device(text):
 def emulated(args):
     cases = json.load(open(args.expected))
     env = dict(os.environ, KILN_EMULATE_CUDA="1", KILN_DEFAULT_DEVICE="cuda")
+    where = "the emulated CUDA device"
+    if args.host_kernels:
+        # The CUDA backend's own kernels, compiled for the host (backends/cuda/host_kernels.h).
+        env["KILN_EMULATE_CUDA_KERNELS"] = "1"
+        where += " (CUDA kernels on the host)"
     passed = failed = skipped = 0
     for c in cases:
         name = c["name"]
@@ -196,7 +202,7 @@ def emulated(args):
         print(f"FAIL {name}")
         sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), out.splitlines(True),
                                                    "expected", "kiln on emulated cuda"))
-    print(f"conformance on the emulated CUDA device: {passed} passed, {failed} failed, "
+    print(f"conformance on {where}: {passed} passed, {failed} failed, "
           f"{skipped} left to the GPU ({', '.join(n for n, v in CUDA_CASES.items() if v is None)})")
     return 0 if failed == 0 and passed > 0 else 1
 
@@ -220,6 +226,8 @@ def main():
     e = sub.add_parser("emulated")
     e.add_argument("--bin", required=True)
     e.add_argument("--expected", default=str(SHARED / "expected.json"))
+    e.add_argument("--host-kernels", action="store_true",
+                   help="run the CUDA backend's own kernels on the host (KILN_EMULATE_CUDA_KERNELS=1)")
     a = ap.parse_args()
     try:
         return {"build": build, "run": run, "emulated": emulated}[a.cmd](a)

@@ -11,6 +11,7 @@
 #include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/cpu/kernel_cache.h"
 #include "kiln/backends/cuda/codegen.h"
+#include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/backends/cuda/matmul.h"
 #include "kiln/backends/cuda/matmul_wgmma_launch.h"
 #include "kiln/backends/cuda/module_cache.h"
@@ -205,7 +206,8 @@ BufferPtr CudaKernelRunner::run_matmul(const ir::Graph& graph, const ir::Program
     ++matmuls;
     return result;
   }
-  const MmaMode mode = mma_mode();
+  // Host modules (the emulated device) cannot run the tensor-core kernels' inline PTX.
+  const MmaMode mode = kernels_run_on_host() ? MmaMode::kOff : mma_mode();
   if (mode == MmaMode::kAuto && wgmma_device(index_)) {
     // Hopper: TMA + wgmma where the operands' layout allows (else the kernels below).
     if (const std::optional<WgmmaPlan> plan = matmul_wgmma_plan(dtype, p);

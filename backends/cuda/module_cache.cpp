@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/disk_cache.h"
 #include "kiln/backends/cpu/kernel_cache.h"
+#include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/backends/cuda/nvrtc.h"
 #include "kiln/runtime/cuda/driver.h"
 #include "kiln/runtime/error.h"
@@ -48,6 +49,25 @@ CUmodule load(const std::string& image) {
   return module;
 }
 
+CompiledModule gpu_module(const std::string& src, const std::string& symbol, int arch,
+                          NvrtcFlags flags) {
+  try {
+    return nvrtc_compile(src, symbol, arch, /*cubin=*/true, flags);
+  } catch (const Error&) {
+    // NVRTC may not know this GPU: PTX for a target it does, JIT-compiled by the driver
+    // (architecture-specific code has no other target than the device's own).
+    return nvrtc_compile(src, symbol, flags.arch_specific ? arch : 90, /*cubin=*/false, flags);
+  }
+}
+
+// The emulated device's modules are host code (host_kernels.h), cached on disk like CUBINs.
+CompiledModule host_module(const std::string& src) {
+  CompiledModule m;
+  m.image = host_module_image(src);
+  m.is_cubin = true;
+  return m;
+}
+
 }  // namespace
 
 CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
@@ -65,10 +85,12 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
   if (module == nullptr) {
     const runtime::cuda::DeviceProperties& props = runtime::cuda::device_properties(index);
     const int arch = props.major * 10 + props.minor;
+    const bool host = kernels_run_on_host();
+    const std::string compiler =
+        host ? absl::StrCat("host ", host_module_id()) : absl::StrCat("nvrtc ", nvrtc_version());
     const std::string disk_key =
         absl::StrCat("kiln-cuda-module/1\nsm_", arch, flags.arch_specific ? "a" : "",
-                     flags.fmad ? " fmad" : "", "\nnvrtc ",
-                     nvrtc_version(), "\nkiln ", KILN_VERSION, "\n", key);
+                     flags.fmad ? " fmad" : "", "\n", compiler, "\nkiln ", KILN_VERSION, "\n", key);
     if (c.disk) {
       cpu::DiskReadResult r = c.disk->read(disk_key);
       if (r.status == cpu::DiskReadResult::Status::kHit) {
@@ -82,14 +104,7 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
     }
     if (module == nullptr) {
       const std::string src = source();
-      CompiledModule m;
-      try {
-        m = nvrtc_compile(src, symbol, arch, /*cubin=*/true, flags);
-      } catch (const Error&) {
-        // NVRTC may not know this GPU: PTX for a target it does, JIT-compiled by the driver
-        // (architecture-specific code has no other target than the device's own).
-        m = nvrtc_compile(src, symbol, flags.arch_specific ? arch : 90, /*cubin=*/false, flags);
-      }
+      const CompiledModule m = host ? host_module(src) : gpu_module(src, symbol, arch, flags);
       ++c.stats.compiles;
       module = load(m.image);
       if (c.disk && m.is_cubin) {

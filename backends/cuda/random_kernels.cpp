@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/codegen_expr.h"
+#include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/backends/cuda/module_cache.h"
 #include "kiln/backends/cuda/random_host.h"
 #include "kiln/ir/absl_compat.h"
@@ -363,7 +364,7 @@ runtime::PhiloxState fill_random(int index, void* out, int64_t numel, const Rand
     std::lock_guard<std::mutex> lock(generator.mutex());
     state = generator.philox_state(launch.counter_offset);
   }
-  if (rc::emulated()) {
+  if (rc::emulated() && !kernels_run_on_host()) {
     fill_on_host(out, numel, fill, launch.grid, state);
     return state;
   }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "kiln/runtime/cuda/host_modules.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::runtime::cuda {
@@ -268,13 +269,14 @@ CUresult memset8(CUdeviceptr dst, unsigned char value, size_t n) {
   return CUDA_SUCCESS;
 }
 
-CUresult module_load(CUmodule*, const void*) { return CUDA_ERROR_NOT_SUPPORTED; }
-CUresult module_unload(CUmodule) { return CUDA_ERROR_NOT_SUPPORTED; }
-CUresult module_function(CUfunction*, CUmodule, const char*) { return CUDA_ERROR_NOT_SUPPORTED; }
-CUresult function_attribute(CUfunction, int, int) { return CUDA_ERROR_NOT_SUPPORTED; }
-CUresult launch(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                CUstream, void**, void**) {
-  return CUDA_ERROR_NOT_SUPPORTED;
+// Modules are host code (host_modules.h, built under KILN_EMULATE_CUDA_KERNELS=1); a GPU's
+// CUBIN or PTX is refused with CUDA_ERROR_NOT_SUPPORTED.
+CUresult function_attribute(CUfunction, int, int) { return CUDA_SUCCESS; }
+CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                unsigned bz, unsigned, CUstream, void** args, void** extra) {
+  if (extra != nullptr) return kInvalidValue;
+  const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+  return host_launch(f, grid, block, args);
 }
 CUresult stream_synchronize(CUstream) { return CUDA_SUCCESS; }
 
@@ -309,7 +311,18 @@ CUresult error_string(CUresult result, const char** message) {
       *message = "invalid device ordinal";
       return CUDA_SUCCESS;
     case CUDA_ERROR_NOT_SUPPORTED:
-      *message = "operation not supported (kernels do not run on the emulated CUDA device)";
+      *message =
+          "operation not supported (GPU kernels do not run on the emulated CUDA device; its host "
+          "kernels need KILN_EMULATE_CUDA_KERNELS=1)";
+      return CUDA_SUCCESS;
+    case CUDA_ERROR_LAUNCH_FAILED:
+      *message = host_launch_error();
+      return CUDA_SUCCESS;
+    case 200:
+      *message = "device kernel image is invalid";
+      return CUDA_SUCCESS;
+    case 500:
+      *message = "named symbol not found";
       return CUDA_SUCCESS;
     default:
       *message = nullptr;
@@ -363,9 +376,9 @@ Driver emulated_driver() {
   d.cuMemcpyDtoHAsync = dtoh_async;
   d.cuMemcpyDtoDAsync = dtod_async;
   d.cuMemsetD8 = memset8;
-  d.cuModuleLoadData = module_load;
-  d.cuModuleUnload = module_unload;
-  d.cuModuleGetFunction = module_function;
+  d.cuModuleLoadData = host_module_load;
+  d.cuModuleUnload = host_module_unload;
+  d.cuModuleGetFunction = host_module_function;
   d.cuFuncSetAttribute = function_attribute;
   d.cuLaunchKernel = launch;
   d.cuStreamSynchronize = stream_synchronize;

@@ -10,15 +10,22 @@
 // Device memory is a region of host address space reserved once and kept inaccessible
 // (PROT_NONE) except inside a DeviceAccess scope, which the emulated copies, memset and the
 // emulated backend's kernels open. A host read of a device pointer anywhere else faults, as it
-// would against a real device. Module loading and kernel launches fail with
-// CUDA_ERROR_NOT_SUPPORTED: nothing compiled for a GPU can run here.
+// would against a real device. Nothing compiled for a GPU runs here: loading a CUBIN or PTX fails
+// with CUDA_ERROR_NOT_SUPPORTED. With KILN_EMULATE_CUDA_KERNELS=1 the CUDA backend compiles its
+// kernels for the host instead (backends/cuda/host_kernels.h) and the driver runs those
+// (host_modules.h).
 #pragma once
+
+#include <string_view>
 
 #include "kiln/runtime/cuda/driver.h"
 
 namespace kiln::runtime::cuda {
 
 inline constexpr CUresult CUDA_ERROR_NOT_SUPPORTED = 801;
+
+// How a cuModuleLoadData image of host code starts (host_modules.h).
+inline constexpr std::string_view kHostModuleMagic = "kiln-host-module\n";
 
 // The number of emulated devices KILN_EMULATE_CUDA asks for (0: the real driver). Read once.
 int emulated_device_count();

@@ -12,6 +12,7 @@
 #include "cuda/gpu_skip.h"
 #include "frontend/frontend_test_util.h"
 #include "kiln/backends/cuda/cuda_backend.h"
+#include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/kiln.h"
 #include "kiln/runtime/buffer.h"
 #include "kiln/runtime/cuda/copy.h"
@@ -78,6 +79,8 @@ TEST(EmulatedCuda, CopiesAreBoundsChecked) {
 
 TEST(EmulatedCuda, KernelsAreRefusedWithAClearMessage) {
   EMULATED_OR_SKIP();
+  if (backends::cuda::kernels_run_on_host())
+    GTEST_SKIP() << "KILN_EMULATE_CUDA_KERNELS=1 runs the CUDA backend's kernels";
   // The emulated backend runs graphs on the host; the CUDA backend's own kernels cannot run.
   ir::Graph g;
   const ir::ValueId in = g.add_input(ir::TensorType{float32, {4}});

@@ -28,7 +28,7 @@ namespace {
 namespace bc = backends::cuda;
 
 #define SM90_OR_SKIP()                                                      \
-  GPU_KERNELS_OR_SKIP();                                                    \
+  TENSOR_CORES_OR_SKIP();                                                   \
   if (runtime::cuda::device_properties(0).major != 9 ||                     \
       runtime::cuda::device_properties(0).minor != 0)                       \
   GTEST_SKIP() << "the wgmma kernel needs compute capability 9.0, this is " \

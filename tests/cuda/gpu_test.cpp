@@ -179,6 +179,13 @@ TEST(CudaMatmul, MatchesCpuForFloatTypes) {
     const Tensor got = (matmul(b.cuda().t(), a.cuda().t()) + bias.cuda()).relu();
     EXPECT_TRUE(allclose(got.cpu().to(float64), want.to(float64), tol, tol)) << t;
   }
+  const Tensor ba = randn({3, 20, 30}), bb = randn({3, 30, 10});
+  EXPECT_TRUE(allclose(bmm(ba.cuda(), bb.cuda()).cpu(), bmm(ba, bb), 1e-4, 1e-4));
+}
+
+TEST(CudaMatmul, MmaSyncTensorCores) {
+  TENSOR_CORES_OR_SKIP();
+  manual_seed(1);
   // Shapes the mma.sync tensor-core kernel takes (k a multiple of 32, n of 8; m free), batched
   // too; KILN_CUDA_MMA=sync keeps sm_90 devices off the wgmma kernel (gpu_matmul_test.cpp).
   setenv("KILN_CUDA_MMA", "sync", 1);
@@ -192,8 +199,6 @@ TEST(CudaMatmul, MatchesCpuForFloatTypes) {
     EXPECT_EQ(backends::cuda::cuda_backend_stats().mma_matmuls, before + 1) << t;
   }
   unsetenv("KILN_CUDA_MMA");
-  const Tensor ba = randn({3, 20, 30}), bb = randn({3, 30, 10});
-  EXPECT_TRUE(allclose(bmm(ba.cuda(), bb.cuda()).cpu(), bmm(ba, bb), 1e-4, 1e-4));
 }
 
 TEST(CudaLibrary, IndexingCatAndInPlaceWrites) {
