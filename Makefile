@@ -29,13 +29,15 @@ test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The shared conformance programs against PyTorch's outputs, then the same programs with the
-# default device on an emulated CUDA device (tools/gpu_conformance.py emulated).
+# default device on an emulated CUDA device (tools/gpu_conformance.py emulated), running the CPU
+# backend's kernels and then the CUDA backend's own kernels compiled for the host.
 test-conformance: build
 	python3 tools/check-conformance.py --build $(BUILD)
 	@if [ -f ../shared/conformance/expected.json ]; then \
 	  python3 tools/gpu_conformance.py build --build $(BUILD) --out $(BUILD)/device-conformance \
 	    --work $(BUILD)/device-conformance-work --jobs $(JOBS) >/dev/null && \
-	  python3 tools/gpu_conformance.py emulated --bin $(BUILD)/device-conformance; \
+	  python3 tools/gpu_conformance.py emulated --bin $(BUILD)/device-conformance && \
+	  python3 tools/gpu_conformance.py emulated --bin $(BUILD)/device-conformance --host-kernels; \
 	else echo "conformance on the emulated CUDA device: ../shared/conformance not found; skipped"; fi
 
 # The GoogleTest suites again under AddressSanitizer + UndefinedBehaviorSanitizer. GCC 12
