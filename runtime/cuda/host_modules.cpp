@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -79,10 +78,8 @@ CUresult host_module_load(CUmodule* module, const void* image) {
   close(fd);
   void* handle = written == size ? dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
   unlink(path.c_str());  // the mapping outlives the file
-  if (handle == nullptr) {
-    last_error = dlerror() != nullptr ? "cannot load a host module" : "cannot write a host module";
-    return kInvalidImage;
-  }
+  // A temporary directory that cannot be written, or a shared object that does not load.
+  if (handle == nullptr) return kInvalidImage;
   auto* m = new HostModule();
   m->handle = handle;
   *module = reinterpret_cast<CUmodule>(m);

@@ -1,7 +1,8 @@
 # Runs a training example on the CPU and on another device and requires the same printed
 # trajectory (losses, accuracies), once timings, the device's name and the output path are
 # left out. Under KILN_EMULATE_CUDA the device's kernels are the CPU's, so the runs must agree
-# to the printed digit.
+# to the printed digit; with KILN_EMULATE_CUDA_KERNELS=1 they are the CUDA backend's own
+# kernels run on the host, which agree to the printed digit too.
 #   cmake -DEXE=<program> -DDATA=<digits.csv.gz> -DOUT_DIR=<dir> -DDEVICE=cuda
 #         -P same_training.cmake
 foreach(var EXE DATA OUT_DIR DEVICE)
