@@ -16,8 +16,6 @@
 namespace kiln::runtime::cuda {
 namespace {
 
-inline constexpr CUresult kInvalidValue = 1;     // CUDA_ERROR_INVALID_VALUE
-inline constexpr CUresult kInvalidDevice = 101;  // CUDA_ERROR_INVALID_DEVICE
 // The reserved address space, also reported as each device's total memory.
 inline constexpr size_t kArenaBytes = size_t{16} << 30;
 inline constexpr size_t kAlignment = 256;  // cuMemAlloc's guarantee
@@ -52,7 +50,7 @@ class Arena {
   CUresult release(CUdeviceptr ptr) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = live_.find(ptr);
-    if (it == live_.end()) return kInvalidValue;
+    if (it == live_.end()) return CUDA_ERROR_INVALID_VALUE;
     uintptr_t at = it->first;
     size_t size = it->second;
     live_.erase(it);
@@ -142,13 +140,13 @@ thread_local CUcontext current_context = nullptr;
 CUresult ok() { return CUDA_SUCCESS; }
 
 CUresult device_get(CUdevice* dev, int ordinal) {
-  if (ordinal < 0 || ordinal >= emulated_device_count()) return kInvalidDevice;
+  if (ordinal < 0 || ordinal >= emulated_device_count()) return CUDA_ERROR_INVALID_DEVICE;
   *dev = ordinal;
   return CUDA_SUCCESS;
 }
 
 CUresult device_attribute(int* value, int attribute, CUdevice dev) {
-  if (dev < 0 || dev >= emulated_device_count()) return kInvalidDevice;
+  if (dev < 0 || dev >= emulated_device_count()) return CUDA_ERROR_INVALID_DEVICE;
   switch (attribute) {  // an H100's
     case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK:
       *value = 1024;
@@ -178,25 +176,25 @@ CUresult device_attribute(int* value, int attribute, CUdevice dev) {
       *value = 232448;
       return CUDA_SUCCESS;
     default:
-      return kInvalidValue;
+      return CUDA_ERROR_INVALID_VALUE;
   }
 }
 
 CUresult device_name(char* name, int length, CUdevice dev) {
-  if (dev < 0 || dev >= emulated_device_count()) return kInvalidDevice;
-  if (length <= 0) return kInvalidValue;
+  if (dev < 0 || dev >= emulated_device_count()) return CUDA_ERROR_INVALID_DEVICE;
+  if (length <= 0) return CUDA_ERROR_INVALID_VALUE;
   std::snprintf(name, static_cast<size_t>(length), "kiln emulated CUDA device");
   return CUDA_SUCCESS;
 }
 
 CUresult total_memory(size_t* bytes, CUdevice dev) {
-  if (dev < 0 || dev >= emulated_device_count()) return kInvalidDevice;
+  if (dev < 0 || dev >= emulated_device_count()) return CUDA_ERROR_INVALID_DEVICE;
   *bytes = kArenaBytes;
   return CUDA_SUCCESS;
 }
 
 CUresult retain_context(CUcontext* ctx, CUdevice dev) {
-  if (dev < 0 || dev >= emulated_device_count()) return kInvalidDevice;
+  if (dev < 0 || dev >= emulated_device_count()) return CUDA_ERROR_INVALID_DEVICE;
   // Any distinct non-null handle: nothing dereferences it.
   *ctx = reinterpret_cast<CUcontext>(static_cast<uintptr_t>(dev + 1) * 64);
   return CUDA_SUCCESS;
@@ -213,7 +211,7 @@ CUresult get_context(CUcontext* ctx) {
 }
 
 CUresult mem_alloc(CUdeviceptr* ptr, size_t nbytes) {
-  if (ptr == nullptr) return kInvalidValue;
+  if (ptr == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return Arena::instance().allocate(ptr, nbytes);
 }
 
@@ -235,8 +233,8 @@ CUresult copy(void* dst, bool dst_device, const void* src, bool src_device, size
   Arena& arena = Arena::instance();
   const auto d = reinterpret_cast<uintptr_t>(dst);
   const auto s = reinterpret_cast<uintptr_t>(src);
-  if (dst_device ? !arena.owns(d, nbytes) : arena.in_region(d)) return kInvalidValue;
-  if (src_device ? !arena.owns(s, nbytes) : arena.in_region(s)) return kInvalidValue;
+  if (dst_device ? !arena.owns(d, nbytes) : arena.in_region(d)) return CUDA_ERROR_INVALID_VALUE;
+  if (src_device ? !arena.owns(s, nbytes) : arena.in_region(s)) return CUDA_ERROR_INVALID_VALUE;
   if (nbytes == 0) return CUDA_SUCCESS;
   DeviceAccess access;
   std::memmove(dst, src, nbytes);
@@ -263,7 +261,7 @@ CUresult dtod_async(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream) {
 }
 
 CUresult memset8(CUdeviceptr dst, unsigned char value, size_t n) {
-  if (!Arena::instance().owns(static_cast<uintptr_t>(dst), n)) return kInvalidValue;
+  if (!Arena::instance().owns(static_cast<uintptr_t>(dst), n)) return CUDA_ERROR_INVALID_VALUE;
   DeviceAccess access;
   std::memset(as_host(dst), value, n);
   return CUDA_SUCCESS;
@@ -274,7 +272,7 @@ CUresult memset8(CUdeviceptr dst, unsigned char value, size_t n) {
 CUresult function_attribute(CUfunction, int, int) { return CUDA_SUCCESS; }
 CUresult launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                 unsigned bz, unsigned, CUstream, void** args, void** extra) {
-  if (extra != nullptr) return kInvalidValue;
+  if (extra != nullptr) return CUDA_ERROR_INVALID_VALUE;
   const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
   return host_launch(f, grid, block, args);
 }
@@ -301,13 +299,13 @@ CUresult error_string(CUresult result, const char** message) {
     case CUDA_SUCCESS:
       *message = "no error";
       return CUDA_SUCCESS;
-    case kInvalidValue:
+    case CUDA_ERROR_INVALID_VALUE:
       *message = "invalid argument";
       return CUDA_SUCCESS;
     case CUDA_ERROR_OUT_OF_MEMORY:
       *message = "out of memory";
       return CUDA_SUCCESS;
-    case kInvalidDevice:
+    case CUDA_ERROR_INVALID_DEVICE:
       *message = "invalid device ordinal";
       return CUDA_SUCCESS;
     case CUDA_ERROR_NOT_SUPPORTED:
@@ -318,15 +316,15 @@ CUresult error_string(CUresult result, const char** message) {
     case CUDA_ERROR_LAUNCH_FAILED:
       *message = host_launch_error();
       return CUDA_SUCCESS;
-    case 200:
+    case CUDA_ERROR_INVALID_IMAGE:
       *message = "device kernel image is invalid";
       return CUDA_SUCCESS;
-    case 500:
+    case CUDA_ERROR_NOT_FOUND:
       *message = "named symbol not found";
       return CUDA_SUCCESS;
     default:
       *message = nullptr;
-      return kInvalidValue;
+      return CUDA_ERROR_INVALID_VALUE;
   }
 }
 

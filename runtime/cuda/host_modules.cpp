@@ -17,10 +17,6 @@
 namespace kiln::runtime::cuda {
 namespace {
 
-inline constexpr CUresult kInvalidValue = 1;    // CUDA_ERROR_INVALID_VALUE
-inline constexpr CUresult kInvalidImage = 200;  // CUDA_ERROR_INVALID_IMAGE
-inline constexpr CUresult kNotFound = 500;      // CUDA_ERROR_NOT_FOUND
-
 using LaunchEntry = int (*)(const unsigned*, const unsigned*, void**, char*, size_t, char*, size_t);
 
 // The fibers' stacks (one per thread of a block, at most 1024), each above a guard page:
@@ -62,13 +58,13 @@ CUresult host_module_load(CUmodule* module, const void* image) {
     return CUDA_ERROR_NOT_SUPPORTED;
   char* end = nullptr;
   const unsigned long long size = std::strtoull(bytes + magic, &end, 16);
-  if (end != bytes + magic + 16 || *end != '\n') return kInvalidImage;
+  if (end != bytes + magic + 16 || *end != '\n') return CUDA_ERROR_INVALID_IMAGE;
   const char* so = end + 1;
 
   std::string path =
       (std::filesystem::temp_directory_path() / "kiln-host-module-XXXXXX.so").string();
   const int fd = mkstemps(path.data(), 3);
-  if (fd < 0) return kInvalidImage;
+  if (fd < 0) return CUDA_ERROR_INVALID_IMAGE;
   size_t written = 0;
   while (written < size) {
     const ssize_t n = write(fd, so + written, size - written);
@@ -79,7 +75,7 @@ CUresult host_module_load(CUmodule* module, const void* image) {
   void* handle = written == size ? dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
   unlink(path.c_str());  // the mapping outlives the file
   // A temporary directory that cannot be written, or a shared object that does not load.
-  if (handle == nullptr) return kInvalidImage;
+  if (handle == nullptr) return CUDA_ERROR_INVALID_IMAGE;
   auto* m = new HostModule();
   m->handle = handle;
   *module = reinterpret_cast<CUmodule>(m);
@@ -88,7 +84,7 @@ CUresult host_module_load(CUmodule* module, const void* image) {
 
 CUresult host_module_unload(CUmodule module) {
   auto* m = reinterpret_cast<HostModule*>(module);
-  if (m == nullptr) return kInvalidValue;
+  if (m == nullptr) return CUDA_ERROR_INVALID_VALUE;
   dlclose(m->handle);
   delete m;
   return CUDA_SUCCESS;
@@ -96,14 +92,14 @@ CUresult host_module_unload(CUmodule module) {
 
 CUresult host_module_function(CUfunction* function, CUmodule module, const char* name) {
   auto* m = reinterpret_cast<HostModule*>(module);
-  if (m == nullptr || name == nullptr) return kInvalidValue;
+  if (m == nullptr || name == nullptr) return CUDA_ERROR_INVALID_VALUE;
   std::lock_guard<std::mutex> lock(m->mutex);
   std::unique_ptr<HostFunction>& f = m->functions[name];
   if (f == nullptr) {
     void* entry = dlsym(m->handle, (std::string("kiln_host_launch_") + name).c_str());
     if (entry == nullptr) {
       m->functions.erase(name);
-      return kNotFound;
+      return CUDA_ERROR_NOT_FOUND;
     }
     f = std::make_unique<HostFunction>();
     f->entry = reinterpret_cast<LaunchEntry>(entry);
@@ -116,7 +112,7 @@ CUresult host_module_function(CUfunction* function, CUmodule module, const char*
 CUresult host_launch(CUfunction function, const unsigned grid[3], const unsigned block[3],
                      void** args) {
   auto* f = reinterpret_cast<HostFunction*>(function);
-  if (f == nullptr) return kInvalidValue;
+  if (f == nullptr) return CUDA_ERROR_INVALID_VALUE;
   char* stacks = fiber_stacks();
   if (stacks == nullptr) {
     last_error = "unspecified launch failure (no memory for the fibers' stacks)";
