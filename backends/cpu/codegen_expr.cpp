@@ -247,6 +247,11 @@ llvm::Value* ScalarEmitter::libm(const char* name, llvm::Value* x) {
   return b_.CreateCall(callee, {x});
 }
 
+llvm::Value* ScalarEmitter::exp(llvm::Value* x) {
+  if (x->getType()->isFloatTy()) return emit_exp_f32(b_, x);
+  return b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+}
+
 llvm::Value* ScalarEmitter::unary(Op op, llvm::Value* x) {
   llvm::Type* type = x->getType();
   const bool floating = type->isFloatingPointTy();
@@ -278,7 +283,7 @@ llvm::Value* ScalarEmitter::unary(Op op, llvm::Value* x) {
     case Op::reciprocal:
       return b_.CreateFDiv(fconst(1.0), x);
     case Op::exp:
-      return b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+      return exp(x);
     case Op::expm1:
       return libm("expm1", x);
     case Op::log:
@@ -298,9 +303,7 @@ llvm::Value* ScalarEmitter::unary(Op op, llvm::Value* x) {
     case Op::tanh:
       return libm("tanh", x);
     case Op::sigmoid:
-      return b_.CreateFDiv(fconst(1.0),
-                           b_.CreateFAdd(fconst(1.0), b_.CreateUnaryIntrinsic(llvm::Intrinsic::exp,
-                                                                              b_.CreateFNeg(x))));
+      return b_.CreateFDiv(fconst(1.0), b_.CreateFAdd(fconst(1.0), exp(b_.CreateFNeg(x))));
     case Op::erf:
       return libm("erf", x);
     // Rounding is the identity on integers.

@@ -23,6 +23,10 @@ namespace kiln::backends::cpu::codegen {
 // Integer division (which must raise ZeroDivisionError) and integer pow run on the evaluator.
 std::string why_not_op(ir::Op op, absl::Span<const DType> operands, DType result);
 
+// exp of a float value, inline arithmetic within 1 ulp (codegen_exp.cpp) rather than a libm or
+// libmvec call.
+llvm::Value* emit_exp_f32(llvm::IRBuilder<>& b, llvm::Value* x);
+
 class ScalarEmitter {
  public:
   ScalarEmitter(llvm::IRBuilder<>& builder, llvm::Module& module) : b_(builder), module_(module) {}
@@ -65,6 +69,8 @@ class ScalarEmitter {
   llvm::Value* float_to_int64(llvm::Value* x);
   // A call of libm's `name` (float: `name` + "f") on x.
   llvm::Value* libm(const char* name, llvm::Value* x);
+  // exp of a compute value: inline for float, llvm.exp (libm/libmvec) for double.
+  llvm::Value* exp(llvm::Value* x);
   // The module's helper functions for the 16-bit float formats (internal, always inlined).
   llvm::Function* helper(const char* name);
 
