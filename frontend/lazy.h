@@ -37,6 +37,9 @@ struct LazyNode {
   // stores such values (matmul and reduction results, which would be costly to recompute) in
   // buffers when it computes them anyway.
   int32_t saved_for_backward = 0;
+  // The realization (a count, from 1) that left this storage content pending as an
+  // intermediate of another value (realize_reading); 0: none. A later realization stores it.
+  uint64_t deferred_by = 0;
 
   LazyNode() = default;
   LazyNode(const LazyNode&) = delete;
@@ -57,7 +60,7 @@ LazyPtr make_constant(Scalar value, DType dtype, Device device);
 LazyPtr make_node(ir::Op op, absl::Span<const LazyPtr> inputs, ir::Attrs attrs = ir::NoAttrs{});
 
 // Frequently used node builders.
-LazyPtr cast(const LazyPtr& x, DType dtype);  // x itself when already of that dtype
+LazyPtr cast(const LazyPtr& x, DType dtype);            // x itself when already of that dtype
 LazyPtr reshape(const LazyPtr& x, const Shape& shape);  // x itself when already of that shape
 // Broadcasts x to `shape` (numpy rules; shape already validated): reshape + expand.
 LazyPtr broadcast_to(const LazyPtr& x, const Shape& shape);

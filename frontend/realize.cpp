@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "kiln/backends/backend.h"
 #include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/realization_cache.h"
@@ -18,11 +19,14 @@ namespace {
 
 // Pending nodes recorded since the last realization before everything is realized.
 constexpr int64_t kPendingNodeCap = 4096;
+// The most pending nodes a value left pending by realize_reading may need to be recomputed.
+constexpr int64_t kMaxDeferredNodes = 32;
 
 struct PendingState {
   std::mutex mutex;
   std::vector<std::weak_ptr<Storage>> storages;
   int64_t recorded_nodes = 0;
+  uint64_t realizations = 0;  // realize_locked calls so far
 };
 PendingState& pending_state() {
   static PendingState s;
@@ -97,19 +101,79 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions opti
 
 namespace {
 
-void realize_locked(std::vector<LazyPtr> targets) {
+// The pending nodes reachable from `targets` (realized nodes end the walk).
+absl::flat_hash_set<const LazyNode*> pending_ancestors(absl::Span<const LazyPtr> targets) {
+  absl::flat_hash_set<const LazyNode*> seen;
+  std::vector<const LazyNode*> stack;
+  for (const LazyPtr& t : targets) stack.push_back(t.get());
+  while (!stack.empty()) {
+    const LazyNode* node = stack.back();
+    stack.pop_back();
+    if (node->realized() || !seen.insert(node).second) continue;
+    for (const LazyPtr& in : node->inputs) stack.push_back(in.get());
+  }
+  return seen;
+}
+
+// True when `value` can be left pending and computed again later for about the cost of reading
+// a stored copy: at most kMaxDeferredNodes pending elementwise or movement nodes (constants
+// aside) down to realized values, none reading outside memory, none that autograd keeps and
+// none left pending before (so a chain growing from a pending value is cut every other step).
+// Reductions, matmuls and indexing are never recomputed.
+bool cheap_to_recompute(const LazyNode* value, uint64_t this_realization) {
+  absl::flat_hash_set<const LazyNode*> seen;
+  std::vector<const LazyNode*> stack = {value};
+  while (!stack.empty()) {
+    const LazyNode* node = stack.back();
+    stack.pop_back();
+    if (node->realized() || node->op == ir::Op::constant || !seen.insert(node).second) continue;
+    if (node->external || node->saved_for_backward > 0) return false;
+    if (node->deferred_by != 0 && node->deferred_by != this_realization) return false;
+    if (!ir::has_trait(node->op, ir::kElementwise) && !ir::has_trait(node->op, ir::kMovement))
+      return false;
+    if (static_cast<int64_t>(seen.size()) > kMaxDeferredNodes) return false;
+    for (const LazyPtr& in : node->inputs) stack.push_back(in.get());
+  }
+  return true;
+}
+
+void realize_locked(std::vector<LazyPtr> targets, bool reading) {
   PendingState& state = pending_state();
   // Every pending storage content is computed in the same graph: one pass over shared work,
-  // and nothing pending can still read a buffer that a later eager write changes.
-  std::vector<std::weak_ptr<Storage>> alive;
+  // and nothing pending can still read a buffer that a later eager write changes. The one
+  // exception (realize_reading): contents the targets' graph computes on the way, cheap to
+  // compute again, stay pending once; the next realization stores them, so a value that is used
+  // again costs one extra computation at most. A value whose graph holds one left pending before
+  // is stored, so a chain that keeps growing from a pending value (y = y * a + b, read every
+  // step) is stored every other step and realization sees two graph shapes, not a new one
+  // each step.
+  std::vector<std::shared_ptr<Storage>> pending;
   for (auto& weak : state.storages) {
     auto storage = weak.lock();
     if (!storage) continue;
     storage->registered = false;
-    if (!storage->value->realized()) targets.push_back(storage->value);
+    if (!storage->value->realized()) pending.push_back(std::move(storage));
   }
   state.storages.clear();
   state.recorded_nodes = 0;
+  const uint64_t this_realization = ++state.realizations;
+  absl::flat_hash_set<const LazyNode*> on_the_way;
+  absl::flat_hash_set<const LazyNode*> requested;
+  if (reading && !pending.empty()) {
+    on_the_way = pending_ancestors(targets);
+    for (const LazyPtr& t : targets) requested.insert(t.get());
+  }
+  for (std::shared_ptr<Storage>& storage : pending) {
+    LazyNode* value = storage->value.get();
+    if (on_the_way.contains(value) && !requested.contains(value) &&
+        cheap_to_recompute(value, this_realization)) {
+      value->deferred_by = this_realization;
+      storage->registered = true;
+      state.storages.push_back(storage);
+      continue;
+    }
+    targets.push_back(storage->value);
+  }
 
   std::erase_if(targets, [](const LazyPtr& t) { return t->realized(); });
   if (targets.empty()) return;
@@ -155,7 +219,14 @@ void realize(absl::Span<const LazyPtr> targets) {
   fail_if_tracing("item(), tolist(), printing, data_ptr, a boolean mask or nonzero");
   PendingState& state = pending_state();
   std::lock_guard<std::mutex> lock(state.mutex);
-  realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()));
+  realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()), /*reading=*/false);
+}
+
+void realize_reading(absl::Span<const LazyPtr> targets) {
+  fail_if_tracing("item(), tolist(), printing, data_ptr, a boolean mask or nonzero");
+  PendingState& state = pending_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()), /*reading=*/true);
 }
 
 void realize_all() { realize({}); }

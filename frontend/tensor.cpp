@@ -53,7 +53,8 @@ namespace {
 template <class Fn>
 void for_each_element(const Tensor& t, Fn&& fn) {
   const auto& ti = impl_of(t);
-  const char* base = static_cast<const char*>(frontend::realized_data(t));
+  const char* base =
+      static_cast<const char*>(frontend::realized_data(t, frontend::HostAccess::kRead));
   const int64_t item = static_cast<int64_t>(itemsize(ti.dtype()));
   runtime::for_each_strided(ti.sizes, ti.strides, 0, [&](int64_t pos) { fn(base + pos * item); });
 }
@@ -80,7 +81,7 @@ T Tensor::item() const {
   if (numel() != 1)
     throw Error(absl::StrCat("a Tensor with ", numel(), " elements cannot be converted to Scalar"));
   if (device().is_cuda()) return frontend::host_copy(*this).item<T>();
-  return convert_element<T>(frontend::realized_data(*this), dtype());
+  return convert_element<T>(frontend::realized_data(*this, frontend::HostAccess::kRead), dtype());
 }
 
 template <class T>
@@ -109,7 +110,7 @@ T* Tensor::data_ptr() const {
   if (want != dtype())
     throw Error(absl::StrCat("expected scalar type ", frontend::torch_type_name(want),
                              " but found ", frontend::torch_type_name(dtype())));
-  T* data = static_cast<T*>(frontend::realized_data(*this));
+  T* data = static_cast<T*>(frontend::realized_data(*this, frontend::HostAccess::kExpose));
   // The caller may now write through the pointer: ops reading this storage run at the call.
   impl_of(*this).storage->value->external = true;
   return data;
@@ -189,7 +190,7 @@ void eval(const std::vector<Tensor>& tensors) {
   std::vector<frontend::LazyPtr> targets;
   for (const Tensor& t : tensors)
     if (t.defined()) targets.push_back(impl_of(t).storage->value);
-  frontend::realize(targets);
+  frontend::realize_reading(targets);
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {

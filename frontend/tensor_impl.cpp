@@ -115,13 +115,17 @@ void write(const Tensor& t, LazyPtr value) {
   autograd::finish_write(t.impl(), history);
 }
 
-void* realized_data(const Tensor& t) {
+void* realized_data(const Tensor& t, HostAccess access) {
   const TensorImpl& ti = impl_of(t);
   fail_if_tracing("item(), tolist(), printing or data_ptr");
   if (!ti.device().is_cpu())
     throw Error("data_ptr: tensor is on " + ti.device().str() +
                 "; device memory cannot be read on the host: call .cpu() first");
-  if (!ti.storage->value->realized()) realize({ti.storage->value});
+  if (access == HostAccess::kExpose) {
+    if (!ti.storage->value->realized() || anything_pending()) realize({ti.storage->value});
+  } else if (!ti.storage->value->realized()) {
+    realize_reading({ti.storage->value});
+  }
   return static_cast<char*>(ti.storage->value->buffer->data()) +
          ti.offset * static_cast<int64_t>(itemsize(ti.dtype()));
 }

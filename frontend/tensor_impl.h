@@ -56,7 +56,13 @@ LazyPtr read(const Tensor& t);
 void write(const Tensor& t, LazyPtr value);
 
 // Realizes the tensor's storage and returns a pointer to its first element (offset applied).
-void* realized_data(const Tensor& t);
+// kRead: the caller only reads the elements now (item, tolist, printing, saving), so
+// realization may leave cheap intermediates pending (realize_reading). kExpose: the pointer
+// leaves kiln (data_ptr) and may be written through at any time, so every pending value is
+// computed first, even when this tensor is already realized: none may read the old contents
+// later.
+enum class HostAccess { kRead, kExpose };
+void* realized_data(const Tensor& t, HostAccess access);
 
 // Replaces a storage's content with `value` and lists it as pending when it is not realized.
 void set_storage_value(const std::shared_ptr<Storage>& storage, LazyPtr value);

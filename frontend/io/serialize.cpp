@@ -104,7 +104,8 @@ void save(const StateDict& state_dict, const std::string& path, const SaveOption
     if (nbytes == 0) continue;
     // One dense copy at a time (none for tensors already dense), released after its write.
     const Tensor dense = tensors[i].contiguous();
-    file.write(frontend::realized_data(dense), static_cast<size_t>(nbytes));
+    file.write(frontend::realized_data(dense, frontend::HostAccess::kRead),
+               static_cast<size_t>(nbytes));
   }
   file.commit();
 }

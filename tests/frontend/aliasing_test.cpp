@@ -14,7 +14,9 @@ using V = std::vector<double>;
 
 bool is_pending(const Tensor& t) { return !frontend::impl_of(t).storage->value->realized(); }
 
-enum class Mode { kLazy, kRealizedByPrint, kRealizedByItem };
+// kIntermediateOfItem reads only a value computed from the tensor (its sum): realization may
+// leave a cheap tensor pending then (frontend/realize.h, realize_reading), or store it.
+enum class Mode { kLazy, kRealizedByPrint, kRealizedByEval, kIntermediateOfItem };
 
 std::string mode_name(const ::testing::TestParamInfo<Mode>& info) {
   switch (info.param) {
@@ -22,8 +24,10 @@ std::string mode_name(const ::testing::TestParamInfo<Mode>& info) {
       return "Lazy";
     case Mode::kRealizedByPrint:
       return "RealizedByPrint";
-    case Mode::kRealizedByItem:
-      return "RealizedByItem";
+    case Mode::kRealizedByEval:
+      return "RealizedByEval";
+    case Mode::kIntermediateOfItem:
+      return "IntermediateOfItem";
   }
   return "?";
 }
@@ -41,10 +45,12 @@ class Aliasing : public ::testing::TestWithParam<Mode> {
     if (GetParam() == Mode::kRealizedByPrint) {
       std::ostringstream os;
       os << t;
-    } else if (GetParam() == Mode::kRealizedByItem) {
+    } else if (GetParam() == Mode::kRealizedByEval) {
+      eval(t);
+    } else if (GetParam() == Mode::kIntermediateOfItem) {
       (void)t.sum().item<double>();
     }
-    if (GetParam() != Mode::kLazy) {
+    if (GetParam() == Mode::kRealizedByPrint || GetParam() == Mode::kRealizedByEval) {
       EXPECT_FALSE(is_pending(t));
     }
   }
@@ -313,7 +319,7 @@ TEST_P(Aliasing, ToSameDtypeAndContiguousReturnTheSameStorage) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, Aliasing,
                          ::testing::Values(Mode::kLazy, Mode::kRealizedByPrint,
-                                           Mode::kRealizedByItem),
+                                           Mode::kRealizedByEval, Mode::kIntermediateOfItem),
                          mode_name);
 
 // ---- caller memory and host copies ----

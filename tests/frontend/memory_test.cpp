@@ -12,6 +12,7 @@ TEST(MemoryStats, CountsLiveTensorsCachedBlocksAndThePeak) {
   {
     Tensor x = ones({1000, 250});  // 1,000,000 bytes of float32 once realized
     x = x * 3;
+    eval(x);
     EXPECT_EQ(x.sum().item<float>(), 750000.0f);
     during = memory_stats().bytes_in_use;
     EXPECT_GE(during - before.bytes_in_use, 1000000);

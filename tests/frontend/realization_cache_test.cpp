@@ -62,7 +62,9 @@ TEST(RealizationCache, NewConstantsAndShapesCompileAfresh) {
 TEST(RealizationCache, ALongLoopOfTheSameStepDoesNotGrowTheCache) {
   Tensor w = ones({3, 3});
   Tensor x = full({2, 3}, 0.5f);
-  for (int i = 0; i < 2; ++i) {  // the first step reads a constant, the next ones a buffer
+  // The first step reads constants and leaves `w` pending (an intermediate of a read,
+  // frontend/realize.h), the second stores `w`, the next ones read buffers only.
+  for (int i = 0; i < 3; ++i) {
     x = (x.matmul(w) * 0.1f).relu();
     eval(x);
   }
