@@ -157,15 +157,26 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
   state.storages.clear();
   state.recorded_nodes = 0;
   const uint64_t this_realization = ++state.realizations;
+  // The targets are few (one, usually): a linear scan costs less than building a set then.
+  constexpr size_t kScannedTargets = 16;
+  const size_t target_count = targets.size();
+  absl::flat_hash_set<const LazyNode*> target_set;
+  if (target_count > kScannedTargets)
+    for (const LazyPtr& t : targets) target_set.insert(t.get());
+  auto requested = [&](const LazyNode* node) {
+    if (target_count > kScannedTargets) return target_set.contains(node);
+    for (size_t i = 0; i < target_count; ++i)
+      if (targets[i].get() == node) return true;
+    return false;
+  };
   absl::flat_hash_set<const LazyNode*> on_the_way;
-  absl::flat_hash_set<const LazyNode*> requested;
-  if (reading && !pending.empty()) {
+  // The common step (y = f(y); eval(y)) has nothing pending but its targets: no walk then.
+  if (reading && std::any_of(pending.begin(), pending.end(),
+                             [&](const auto& p) { return !requested(p->value.get()); }))
     on_the_way = pending_ancestors(targets);
-    for (const LazyPtr& t : targets) requested.insert(t.get());
-  }
   for (std::shared_ptr<Storage>& storage : pending) {
     LazyNode* value = storage->value.get();
-    if (on_the_way.contains(value) && !requested.contains(value) &&
+    if (on_the_way.contains(value) && !requested(value) &&
         cheap_to_recompute(value, this_realization)) {
       value->deferred_by = this_realization;
       storage->registered = true;

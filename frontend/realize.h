@@ -18,7 +18,7 @@ void register_pending(const std::shared_ptr<Storage>& storage);
 // realized: it then holds a buffer and acts as a leaf.
 void realize(absl::Span<const LazyPtr> targets);
 // The same for a caller that only reads the targets' values (item, tolist, printing, eval,
-// saving): a pending storage content that the targets' graph computes only on the way and that
+// saving, device transfers, which is how item and printing read CUDA tensors): a pending storage content that the targets' graph computes only on the way and that
 // is cheap to compute again (a short elementwise chain over realized values) may stay pending
 // instead of being stored, once. The temporaries of one C++ expression, such as the
 // `(x * 2 + 1).exp() * x` in `((x * 2 + 1).exp() * x).sum().item<float>()`, are alive while

@@ -157,7 +157,7 @@ Tensor Tensor::to(Device device) const {
   // its gradient back (record_transfer).
   const Tensor src = contiguous();
   const auto& ti = impl_of(src);
-  if (!ti.storage->value->realized()) frontend::realize({ti.storage->value});
+  if (!ti.storage->value->realized()) frontend::realize_reading({ti.storage->value});
   const std::shared_ptr<runtime::Buffer>& from = ti.storage->value->buffer;
   const size_t nbytes = static_cast<size_t>(numel()) * itemsize(dtype());
   const char* at =
