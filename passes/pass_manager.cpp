@@ -10,6 +10,7 @@
 #include "kiln/passes/constant_fold.h"
 #include "kiln/passes/cse.h"
 #include "kiln/passes/dce.h"
+#include "kiln/passes/pow_scalar.h"
 #include "kiln/passes/simplify.h"
 
 namespace kiln::passes {
@@ -35,6 +36,7 @@ const PassRegistry& PassRegistry::builtin() {
     r->add<DcePass>();
     r->add<SimplifyPass>();
     r->add<ConstantFoldPass>();
+    r->add<PowScalarPass>();
     return r;
   }();
   return *registry;

@@ -33,10 +33,7 @@ bool verify_enabled() {
 }  // namespace
 
 void run_realization_pipeline(ir::Graph& graph, std::string_view title) {
-  // Folding first: it turns constant subexpressions into splats that simplify's rules match
-  // (x * (2 - 1) becomes x * 1, then x), while simplify never makes new all-constant nodes.
-  // CSE then merges the duplicate splats both leave behind, and DCE drops what they replaced.
-  auto manager = PassManager::from_pipeline("constant-fold,simplify,cse,dce");
+  auto manager = PassManager::from_pipeline(kRealizationPipeline);
   if (!manager.ok()) throw Error("internal error: " + std::string(manager.status().message()));
   manager->set_verify(verify_enabled());
   if (env_flag_contains("KILN_LOG", "ir")) {

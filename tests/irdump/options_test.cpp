@@ -34,7 +34,7 @@ TEST(IrdumpOptions, EveryFlag) {
 TEST(IrdumpOptions, DefaultPipelineIsTheRealizationPipeline) {
   absl::StatusOr<Options> o = parse({"--passes=default", "-"});
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->pipeline, "constant-fold,simplify,cse,dce");
+  EXPECT_EQ(o->pipeline, "constant-fold,pow-scalar,simplify,cse,dce");
   EXPECT_EQ(o->input, "-");
 }
 

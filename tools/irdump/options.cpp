@@ -34,7 +34,7 @@ Prints a kiln program: FILE is textual IR (.kir, the format of ir/graph.h) or a 
 options:
   --passes=a,b            run these passes in order (default: none, print the IR as read);
                           --passes=default is the realization pipeline
-                          constant-fold,simplify,cse,dce
+                          constant-fold,pow-scalar,simplify,cse,dce
   --print-ir-after-all    print the graph after every pass ("// after PASS")
   --print-ir-after=PASS   print the graph after PASS (repeatable)
   --emit=WHAT             what to print of the result:

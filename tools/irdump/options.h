@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kiln/passes/pipeline.h"
 
 namespace kiln::irdump {
 
@@ -30,7 +31,7 @@ struct Options {
 };
 
 // The pipeline that --passes=default names: eager realization's (passes/pipeline.cpp).
-inline constexpr std::string_view kDefaultPipeline = "constant-fold,simplify,cse,dce";
+inline constexpr std::string_view kDefaultPipeline = passes::kRealizationPipeline;
 
 // Parses the arguments after the program name. Errors are usage errors (exit code 2): unknown
 // flags, missing or extra input files, bad --emit values, flags missing their value.
