@@ -15,18 +15,19 @@ using ir::ValueId;
 // The exponent of a pow node that PyTorch computes without pow, if this node is one.
 std::optional<double> shortcut_exponent(const ir::Graph& g, const SplatValues& splats,
                                         const ir::Node& n) {
-  if (n.op != Op::pow) return std::nullopt;
-  const DType dtype = n.type.dtype;
-  if (dtype != float32 && dtype != float64 && dtype != bfloat16) return std::nullopt;
+  if (n.op != Op::pow || !is_floating_point(n.type.dtype)) return std::nullopt;
   const std::optional<Scalar>& c = splats[n.inputs[1]];
   if (!c || g.node(n.inputs[0]).type != n.type) return std::nullopt;
   const double e = c->to_double();
+  if (e == 1.0) return e;  // a copy in PyTorch, for every dtype (float16 too)
+  if (n.type.dtype == float16) return std::nullopt;
   if (e == 2.0 || e == 3.0 || e == -1.0 || e == -2.0 || e == 0.5 || e == -0.5) return e;
   return std::nullopt;
 }
 
 // Appends PyTorch's arithmetic for x^e (e from shortcut_exponent) and returns its id.
 ValueId add_shortcut(ir::Graph& out, ValueId x, double e, const ir::TensorType& type) {
+  if (e == 1.0) return x;
   auto node = [&](Op op, absl::InlinedVector<ValueId, 3> inputs) {
     return out.add_node(ir::Node{op, type, std::move(inputs), ir::NoAttrs{}});
   };

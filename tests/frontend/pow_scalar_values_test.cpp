@@ -47,7 +47,9 @@ TEST(PowScalarValues, ForwardIsPyTorchsArithmetic) {
     EXPECT_TRUE(same_values(x.pow(c.exponent).tolist<double>(), host(xs, c.want)))
         << "x.pow(" << c.exponent << ")";
   }
-  // pow(-inf, 0.5) is +inf in C but NaN in PyTorch (sqrt), and pow(-0.0, -0.5) is -inf there.
+  // pow(-inf, 0.5) is +inf in C but NaN in PyTorch (sqrt), and pow(-0.0, -0.5) is -inf there;
+  // pow(-nan, 1) keeps the sign (a copy), where glibc's pow gives +nan.
+  EXPECT_TRUE(std::signbit(tensor({-NAN}).pow(1).item<float>()));
   EXPECT_TRUE(std::isnan(tensor({-INFINITY}).pow(0.5).item<float>()));
   EXPECT_EQ(tensor({-0.0f}).pow(-0.5).item<float>(), -INFINITY);
 }

@@ -51,12 +51,14 @@ TEST(PowScalar, RewritesEachExponentPyTorchComputesWithoutPow) {
                 with_tail("0.5", "f32[2]", "%4 = sqrt(%0) : f32[2]\nreturn %4\n"));
   expect_golden(pass, pow_graph("-0.5", "f32[2]"),
                 with_tail("-0.5", "f32[2]", "%4 = rsqrt(%0) : f32[2]\nreturn %4\n"));
+  // 1: x itself, float16 included.
+  expect_golden(pass, pow_graph("1.0", "f16[2]"), with_tail("1.0", "f16[2]", "return %0\n"));
 }
 
 TEST(PowScalar, KeepsOtherExponentsFloat16IntegersAndTensorExponents) {
   PowScalarPass pass;
   for (const std::string& text :
-       {pow_graph("4.0", "f32[2]"), pow_graph("1.0", "f32[2]"), pow_graph("2.5", "f32[2]"),
+       {pow_graph("4.0", "f32[2]"), pow_graph("0.0", "f32[2]"), pow_graph("2.5", "f32[2]"),
         pow_graph("3.0", "f16[2]"), pow_graph("3", "i64[2]"),
         std::string("%0 = input() {index=0} : f32[2]\n"
                     "%1 = input() {index=1} : f32[2]\n"
