@@ -10,6 +10,8 @@
 namespace kiln_bench {
 // mlp.cpp: a training step of a 784-256-10 MLP and 20 epochs on the digits data.
 void register_mlp_benchmarks();
+// tutorial.cpp: PyTorch's polynomial-fit tutorial (tensors and autograd), 2,000 steps.
+void register_tutorial_benchmarks();
 }  // namespace kiln_bench
 
 int main(int argc, char** argv) {
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   kiln_bench::register_compile_benchmarks();
   kiln_bench::register_bandwidth_benchmarks();
   kiln_bench::register_mlp_benchmarks();
+  kiln_bench::register_tutorial_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   kiln_bench::print_summary();
   benchmark::Shutdown();

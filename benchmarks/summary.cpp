@@ -81,6 +81,7 @@ void print_summary() {
   row("MLP 784-256-10 train step, b128", "mlp_step.kiln", "mlp_step.torch", 0.8);
   row("MLP train step, compiled", "mlp_step.kiln_compiled", "mlp_step.torch", 0.5);
   row("digits train 20 ep (LibTorch C++)", "digits.kiln", "digits.torch", std::nullopt);
+  row("polyfit tutorial, 2000 steps", "polyfit.kiln", "polyfit.torch", std::nullopt);
 
   rule();
   std::printf("%-14s %14s %20s %8s %20s %8s   %s\n", "matmul f32 n", "kiln", "LibTorch", "ratio",
