@@ -42,22 +42,20 @@ std::atomic<uint64_t> epilogues{0};
 // A kernel's identity in the runner's table: its structure with the values of runtime
 // constants left out (they are launch arguments), so that `x * lr` for every lr is one entry.
 // Hashing and comparing the kernel directly is much cheaper than printing cpu_kernel_key,
-// which only a kernel new to the table needs (for the KernelCache).
+// which only a kernel new to the table needs (for the KernelCache). This lookup runs at every
+// kernel launch, so the hash leaves every constant's value out (kernels that differ only in a
+// compiled-in constant share a bucket) and the comparison works out which constants are
+// runtime ones only when two constants differ.
 struct MaskedKernelHash {
   size_t operator()(const ir::LoopKernel& k) const {
-    const std::vector<bool> runtime = runtime_constants(k);
     size_t h = absl::HashOf(static_cast<int>(k.kind), k.rank, k.reduced_dims,
                             static_cast<int>(k.reduce_op), k.args.size(), k.exprs.size());
     for (size_t a = 0; a < k.args.size(); ++a)
       h = absl::HashOf(h, static_cast<int>(k.args[a].dtype.kind()), k.args[a].is_output,
                        k.layouts[a].zero_stride_dims, k.layouts[a].inner_unit_stride);
-    for (size_t i = 0; i < k.exprs.size(); ++i) {
-      const ir::KernelExpr& e = k.exprs[i];
+    for (const ir::KernelExpr& e : k.exprs)
       h = absl::HashOf(h, static_cast<int>(e.kind), static_cast<int>(e.dtype.kind()), e.arg,
                        static_cast<int>(e.op), e.operands);
-      if (e.kind == ir::KernelExpr::Kind::kConstant && !runtime[i])
-        h = absl::HashOf(h, e.constant.to_double(), e.constant.to_int64());
-    }
     for (const auto& [arg, expr] : k.stores) h = absl::HashOf(h, arg, expr);
     return h;
   }
@@ -68,15 +66,17 @@ struct MaskedKernelEq {
         a.reduce_op != b.reduce_op || a.args != b.args || a.layouts != b.layouts ||
         a.stores != b.stores || a.exprs.size() != b.exprs.size())
       return false;
-    const std::vector<bool> runtime = runtime_constants(a);
+    std::optional<std::vector<bool>> runtime;  // computed at the first differing constant
     for (size_t i = 0; i < a.exprs.size(); ++i) {
       const ir::KernelExpr &x = a.exprs[i], &y = b.exprs[i];
       if (x.kind != y.kind || x.dtype != y.dtype || x.arg != y.arg || x.op != y.op ||
           x.operands != y.operands)
         return false;
-      // Same structure, so b's runtime constants are a's.
-      if (x.kind == ir::KernelExpr::Kind::kConstant && !runtime[i] && !(x.constant == y.constant))
-        return false;
+      if (x.kind != ir::KernelExpr::Kind::kConstant || x.constant == y.constant) continue;
+      // Same structure so far; runtime_constants depends on the structure only, which the
+      // rest of the loop checks, so a's answer stands for b's.
+      if (!runtime) runtime = runtime_constants(a);
+      if (!(*runtime)[i]) return false;
     }
     return true;
   }
