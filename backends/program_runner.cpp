@@ -1,8 +1,10 @@
 #include "kiln/backends/program_runner.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/interp/interpreter.h"
 #include "kiln/ir/absl_compat.h"
@@ -56,10 +58,11 @@ struct RunBuffers {
 
 // The buffers of a kernel step's arguments, its outputs allocated; null for arguments bound
 // to `pending` (a library result that the library call allocates).
-std::vector<void*> kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunBuffers& run,
-                               ir::ValueId pending) {
+using KernelData = absl::InlinedVector<void*, 8>;
+KernelData kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunBuffers& run,
+                       ir::ValueId pending) {
   std::vector<BufferPtr>& buffers = run.values;
-  std::vector<void*> data;
+  KernelData data;
   for (size_t a = 0; a < step.arg_values.size(); ++a) {
     const ir::ValueId v = step.arg_values[a];
     if (v == pending) {
@@ -202,27 +205,41 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
           throw Error(absl::StrCat("internal error: %", step.node, " reads %", view.value,
                                    " before it is computed"));
       }
-      std::vector<void*> epilogue_data;
+      KernelData epilogue_data;
       if (!step.epilogue.empty()) {
         const ir::ProgramStep& epilogue = step.epilogue[0];
         epilogue_data = kernel_data(graph, epilogue, run, step.node);
       }
       buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
     } else {
-      const std::vector<void*> data = kernel_data(graph, step, run, -1);
+      const KernelData data = kernel_data(graph, step, run, -1);
       runner.run(step.kernel, step.launch, data);
     }
     for (ir::ValueId id : run.plan.release_after[s]) run.release(id);
   }
 
+  // An output listed twice gets a copy the second time. Outputs are usually few, and then a
+  // scan finds an earlier occurrence without allocating.
+  const std::vector<ir::ValueId>& outputs = graph.outputs();
+  constexpr size_t kScannedOutputs = 16;
+  std::vector<bool> handed_out;
+  if (outputs.size() > kScannedOutputs) handed_out.assign(static_cast<size_t>(graph.size()), false);
   std::vector<BufferPtr> results;
-  std::vector<bool> handed_out(static_cast<size_t>(graph.size()), false);
-  for (ir::ValueId out : graph.outputs()) {
+  results.reserve(outputs.size());
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const ir::ValueId out = outputs[o];
     const BufferPtr& buffer = buffers[out];
     if (!buffer) throw Error(absl::StrCat("internal error: output %", out, " was not computed"));
-    const bool fresh = graph.node(out).op != ir::Op::input && !handed_out[out];
+    bool repeated;
+    if (outputs.size() > kScannedOutputs) {
+      repeated = handed_out[static_cast<size_t>(out)];
+      handed_out[static_cast<size_t>(out)] = true;
+    } else {
+      const auto earlier = outputs.begin() + static_cast<std::ptrdiff_t>(o);
+      repeated = std::find(outputs.begin(), earlier, out) != earlier;
+    }
+    const bool fresh = graph.node(out).op != ir::Op::input && !repeated;
     results.push_back(fresh ? buffer : runner.copy_buffer(buffer));
-    handed_out[out] = true;
   }
   return results;
 }

@@ -191,13 +191,19 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
   // One graph per device: a pending value only reads values of its own device (transfers are
   // realized leaves), so the groups are independent and each runs on its device's backend.
   std::vector<std::vector<LazyPtr>> groups;
-  for (LazyPtr& t : targets) {
-    auto group = std::find_if(groups.begin(), groups.end(),
-                              [&](const auto& g) { return g[0]->device == t->device; });
-    if (group == groups.end()) {
-      groups.push_back({std::move(t)});
-    } else {
-      group->push_back(std::move(t));
+  const Device first_device = targets[0]->device;
+  if (std::all_of(targets.begin(), targets.end(),
+                  [&](const LazyPtr& t) { return t->device == first_device; })) {
+    groups.push_back(std::move(targets));  // the usual case: no regrouping
+  } else {
+    for (LazyPtr& t : targets) {
+      auto group = std::find_if(groups.begin(), groups.end(),
+                                [&](const auto& g) { return g[0]->device == t->device; });
+      if (group == groups.end()) {
+        groups.push_back({std::move(t)});
+      } else {
+        group->push_back(std::move(t));
+      }
     }
   }
   for (const std::vector<LazyPtr>& group : groups) {

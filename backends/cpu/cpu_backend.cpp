@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -197,7 +198,7 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
     return;
   }
   ++compiled_runs;
-  std::vector<int64_t> strides;
+  absl::InlinedVector<int64_t, 24> strides;
   strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
   for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
   const std::vector<int64_t> sizes = kernel_sizes(kernel, launch);
