@@ -79,22 +79,26 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions opti
       ids.emplace(done, id);
     }
   }
+  // Each node is output once. Node ids are dense, so a bit per node finds repeats; the usual
+  // few outputs are scanned instead, which allocates nothing.
   std::vector<ir::ValueId> outputs;
-  absl::flat_hash_map<const LazyNode*, bool> seen;
-  for (const LazyPtr& target : targets) {
-    if ((target->realized() && !options.realized_outputs) ||
-        !seen.emplace(target.get(), true).second)
-      continue;
-    outputs.push_back(ids.at(target.get()));
-    built.outputs.push_back(target.get());
-  }
+  constexpr size_t kScannedOutputs = 16;
+  const bool scan = targets.size() + kept.size() <= kScannedOutputs;
+  std::vector<bool> is_output(scan ? 0 : static_cast<size_t>(built.graph.size()), false);
+  auto add_output = [&](LazyNode* node) {
+    const ir::ValueId id = ids.at(node);
+    if (scan ? std::find(outputs.begin(), outputs.end(), id) != outputs.end()
+             : is_output[static_cast<size_t>(id)])
+      return;
+    if (!scan) is_output[static_cast<size_t>(id)] = true;
+    outputs.push_back(id);
+    built.outputs.push_back(node);
+  };
+  for (const LazyPtr& target : targets)
+    if (!target->realized() || options.realized_outputs) add_output(target.get());
   // Values that autograd keeps for the backward pass and that this graph computes anyway (in a
   // buffer: matmul and reduction results) are kept, so the backward pass need not redo them.
-  for (LazyNode* node : kept) {
-    if (!seen.emplace(node, true).second) continue;
-    outputs.push_back(ids.at(node));
-    built.outputs.push_back(node);
-  }
+  for (LazyNode* node : kept) add_output(node);
   built.graph.set_outputs(std::move(outputs));
   return built;
 }
