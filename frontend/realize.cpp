@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "kiln/backends/backend.h"
 #include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/realization_cache.h"
@@ -41,11 +42,46 @@ bool sync_mode() {
   return sync;
 }
 
+// LazyNode -> graph id while a graph is built. Most realization graphs are one step of eager
+// code, a handful of nodes, where scanning an inline array costs less than hashing into a heap
+// table; past kInline nodes the ids move to a hash map.
+class NodeIds {
+ public:
+  bool contains(const LazyNode* node) const { return find(node) != nullptr; }
+  ir::ValueId at(const LazyNode* node) const {
+    const ir::ValueId* id = find(node);
+    if (id == nullptr) throw Error("internal error: build_graph reached a node it did not visit");
+    return *id;
+  }
+  void emplace(const LazyNode* node, ir::ValueId id) {
+    if (large_.empty() && small_.size() < kInline) {
+      small_.emplace_back(node, id);
+      return;
+    }
+    if (large_.empty()) large_.insert(small_.begin(), small_.end());
+    large_.emplace(node, id);
+  }
+
+ private:
+  static constexpr size_t kInline = 16;
+  const ir::ValueId* find(const LazyNode* node) const {
+    if (large_.empty()) {
+      for (const auto& [n, id] : small_)
+        if (n == node) return &id;
+      return nullptr;
+    }
+    auto it = large_.find(node);
+    return it == large_.end() ? nullptr : &it->second;
+  }
+  absl::InlinedVector<std::pair<const LazyNode*, ir::ValueId>, kInline> small_;
+  absl::flat_hash_map<const LazyNode*, ir::ValueId> large_;
+};
+
 }  // namespace
 
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options) {
   BuiltGraph built;
-  absl::flat_hash_map<const LazyNode*, ir::ValueId> ids;
+  NodeIds ids;
   std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
   // Iterative post-order walk: (node, next operand to visit).
   std::vector<std::pair<LazyNode*, size_t>> stack;
