@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "absl/container/inlined_vector.h"
@@ -81,15 +82,20 @@ KernelData kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunB
 class ProgramExecutable final : public Executable {
  public:
   ProgramExecutable(ir::Graph graph, KernelRunner& runner)
-      : graph_(std::move(graph)), program_(passes::lower_program(graph_)), runner_(runner) {}
+      : graph_(std::move(graph)),
+        program_(passes::lower_program(graph_)),
+        runner_(runner),
+        memos_(std::make_unique<KernelMemo[]>(program_.steps.size())) {}
   std::vector<BufferPtr> run(absl::Span<const BufferPtr> inputs) override {
-    return run_program(graph_, program_, inputs, runner_);
+    return run_program(graph_, program_, inputs, runner_,
+                       absl::MakeSpan(memos_.get(), program_.steps.size()));
   }
 
  private:
   ir::Graph graph_;
   ir::Program program_;
   KernelRunner& runner_;
+  std::unique_ptr<KernelMemo[]> memos_;  // one per step
 };
 
 }  // namespace
@@ -166,7 +172,8 @@ BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId id,
 }
 
 std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& program,
-                                   absl::Span<const BufferPtr> inputs, KernelRunner& runner) {
+                                   absl::Span<const BufferPtr> inputs, KernelRunner& runner,
+                                   absl::Span<KernelMemo> memos) {
   // Programs lowered by passes::lower_program carry their plan; tests lower by hand.
   std::optional<ir::MemoryPlan> computed;
   if (program.memory.release_after.size() != program.steps.size())
@@ -213,7 +220,11 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
       buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
     } else {
       const KernelData data = kernel_data(graph, step, run, -1);
-      runner.run(step.kernel, step.launch, data);
+      if (memos.empty()) {
+        runner.run(step.kernel, step.launch, data);
+      } else {
+        runner.run_memoized(step.kernel, step.launch, data, memos[s]);
+      }
     }
     for (ir::ValueId id : run.plan.release_after[s]) run.release(id);
   }

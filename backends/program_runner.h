@@ -3,10 +3,19 @@
 // interpreter until a backend provides its own routines.
 #pragma once
 
+#include <atomic>
+
 #include "kiln/backends/backend.h"
 #include "kiln/ir/kernel.h"
 
 namespace kiln::backends {
+
+// What a runner found for one kernel, kept by a caller that launches that kernel again and
+// again (an executable, one per step): the runner's table look-up hashes the whole kernel,
+// which costs as much as running a small one.
+struct KernelMemo {
+  std::atomic<void*> found{nullptr};
+};
 
 class KernelRunner {
  public:
@@ -14,6 +23,13 @@ class KernelRunner {
   // data[a] is argument a's buffer (element 0; offsets and strides come with the launch).
   virtual void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                    absl::Span<void* const> data) = 0;
+  // run(), where `memo` belongs to this kernel and runner: the runner may fill it at the first
+  // launch and skip its look-up at the next ones. The default ignores it.
+  virtual void run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                            absl::Span<void* const> data, KernelMemo& memo) {
+    (void)memo;
+    run(kernel, launch, data);
+  }
 
   // Runs library step `step` (ProgramStep::Kind::kNode) and returns its node's result in a
   // fresh dense buffer. operands[i] is the buffer of step.operands[i].value (a one-element
@@ -43,9 +59,11 @@ class KernelRunner {
 };
 
 // Runs `program` (lowered from `graph`) and returns the graph outputs as fresh buffers, under
-// the same contract as Backend::run.
+// the same contract as Backend::run. `memos`: empty, or one per program step (kept by a
+// caller that runs the program again).
 std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& program,
-                                   absl::Span<const BufferPtr> inputs, KernelRunner& runner);
+                                   absl::Span<const BufferPtr> inputs, KernelRunner& runner,
+                                   absl::Span<KernelMemo> memos = {});
 
 // The dense copy of a library operand: `view` over `buffer` (the view's value's buffer) for an
 // operand of type `type`; `buffer` itself when the view is already dense over all of it.

@@ -9,6 +9,20 @@ namespace kiln::frontend {
 
 LazyNode::~LazyNode() {
   if (inputs.empty()) return;
+  // Operands that others still hold go now; the thread-local queue is only for operands whose
+  // last reference is ours.
+  bool orphaned = false;
+  for (auto& in : inputs) {
+    if (in.use_count() == 1) {
+      orphaned = true;
+      continue;
+    }
+    in.reset();
+  }
+  if (!orphaned) {
+    inputs.clear();
+    return;
+  }
   // Operands whose last reference is ours are destroyed from this loop, not recursively.
   thread_local std::vector<LazyPtr> orphans;
   thread_local bool draining = false;

@@ -40,6 +40,11 @@ struct LazyNode {
   // The realization (a count, from 1) that left this storage content pending as an
   // intermediate of another value (realize_reading); 0: none. A later realization stores it.
   uint64_t deferred_by = 0;
+  // Scratch of build_graph (realize.h): the walk that last reached this node and the graph id
+  // that walk gave it. A stamp in the node finds the id of each of thousands of nodes without
+  // a table look-up.
+  uint64_t walk = 0;
+  int32_t walk_id = -1;
 
   LazyNode() = default;
   LazyNode(const LazyNode&) = delete;

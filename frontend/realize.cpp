@@ -1,6 +1,7 @@
 #include "kiln/frontend/realize.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <cstdlib>
 #include <mutex>
@@ -42,47 +43,60 @@ bool sync_mode() {
   return sync;
 }
 
-// LazyNode -> graph id while a graph is built. Most realization graphs are one step of eager
-// code, a handful of nodes, where scanning an inline array costs less than hashing into a heap
-// table; past kInline nodes the ids move to a hash map.
+// LazyNode -> graph id while a graph is built, stamped into the nodes (LazyNode::walk). Every
+// walk takes a fresh number, so stamps of earlier walks never match.
 class NodeIds {
  public:
-  bool contains(const LazyNode* node) const { return find(node) != nullptr; }
+  NodeIds() : walk_(next_walk.fetch_add(1, std::memory_order_relaxed) + 1) {}
+  bool contains(const LazyNode* node) const { return node->walk == walk_; }
   ir::ValueId at(const LazyNode* node) const {
-    const ir::ValueId* id = find(node);
-    if (id == nullptr) throw Error("internal error: build_graph reached a node it did not visit");
-    return *id;
+    if (node->walk != walk_)
+      throw Error("internal error: build_graph reached a node it did not visit");
+    return node->walk_id;
   }
-  void emplace(const LazyNode* node, ir::ValueId id) {
-    if (large_.empty() && small_.size() < kInline) {
-      small_.emplace_back(node, id);
-      return;
-    }
-    if (large_.empty()) large_.insert(small_.begin(), small_.end());
-    large_.emplace(node, id);
+  void emplace(LazyNode* node, ir::ValueId id) {
+    node->walk = walk_;
+    node->walk_id = id;
   }
 
  private:
-  static constexpr size_t kInline = 16;
-  const ir::ValueId* find(const LazyNode* node) const {
-    if (large_.empty()) {
-      for (const auto& [n, id] : small_)
-        if (n == node) return &id;
-      return nullptr;
+  static inline std::atomic<uint64_t> next_walk{0};
+  uint64_t walk_;
+};
+
+// Membership in a list of targets (a copy: the list may grow after): usually a few (one value
+// read), scanned; a realization of everything pending has hundreds, hashed.
+class TargetSet {
+ public:
+  explicit TargetSet(absl::Span<const LazyPtr> targets) {
+    if (targets.size() > kScanned) {
+      for (const LazyPtr& t : targets) hashed_.insert(t.get());
+    } else {
+      for (const LazyPtr& t : targets) scanned_.push_back(t.get());
     }
-    auto it = large_.find(node);
-    return it == large_.end() ? nullptr : &it->second;
   }
-  absl::InlinedVector<std::pair<const LazyNode*, ir::ValueId>, kInline> small_;
-  absl::flat_hash_map<const LazyNode*, ir::ValueId> large_;
+  bool operator()(const LazyNode* node) const {
+    if (!hashed_.empty()) return hashed_.contains(node);
+    return std::find(scanned_.begin(), scanned_.end(), node) != scanned_.end();
+  }
+
+ private:
+  static constexpr size_t kScanned = 16;
+  absl::InlinedVector<const LazyNode*, kScanned> scanned_;
+  absl::flat_hash_set<const LazyNode*> hashed_;
 };
 
 }  // namespace
 
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options) {
   BuiltGraph built;
+  if (options.size_hint > 0) built.graph.reserve(options.size_hint);
   NodeIds ids;
   std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
+  // A reshape to the shape it already has (autograd's read markers, a second storage's copy
+  // of a value) adds nothing to the graph: it takes its operand's id, unless it is a target,
+  // which needs a graph output of its own.
+  TargetSet is_target(targets);
   // Iterative post-order walk: (node, next operand to visit).
   std::vector<std::pair<LazyNode*, size_t>> stack;
   for (const LazyPtr& target : targets) {
@@ -106,6 +120,9 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions opti
       } else if (done->op == ir::Op::constant) {
         id = built.graph.add_constant(std::get<ir::ConstantAttrs>(done->attrs).value,
                                       done->type.dtype);
+      } else if (done->op == ir::Op::reshape && done->inputs[0]->type.shape == done->type.shape &&
+                 !is_target(done)) {
+        id = ids.at(done->inputs[0].get());
       } else {
         ir::Node n{done->op, done->type, {}, done->attrs};
         for (const LazyPtr& in : done->inputs) n.inputs.push_back(ids.at(in.get()));
@@ -195,20 +212,11 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
     if (!storage->value->realized()) pending.push_back(std::move(storage));
   }
   state.storages.clear();
+  // Graph nodes per pending value: about 1.2 in training steps (views, constants, inputs).
+  const size_t size_hint = static_cast<size_t>(state.recorded_nodes) * 3 / 2 + 16;
   state.recorded_nodes = 0;
   const uint64_t this_realization = ++state.realizations;
-  // The targets are few (one, usually): a linear scan costs less than building a set then.
-  constexpr size_t kScannedTargets = 16;
-  const size_t target_count = targets.size();
-  absl::flat_hash_set<const LazyNode*> target_set;
-  if (target_count > kScannedTargets)
-    for (const LazyPtr& t : targets) target_set.insert(t.get());
-  auto requested = [&](const LazyNode* node) {
-    if (target_count > kScannedTargets) return target_set.contains(node);
-    for (size_t i = 0; i < target_count; ++i)
-      if (targets[i].get() == node) return true;
-    return false;
-  };
+  const TargetSet requested(targets);
   absl::flat_hash_set<const LazyNode*> on_the_way;
   // The common step (y = f(y); eval(y)) has nothing pending but its targets: no walk then.
   if (reading && std::any_of(pending.begin(), pending.end(),
@@ -247,7 +255,7 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
     }
   }
   for (const std::vector<LazyPtr>& group : groups) {
-    BuiltGraph built = build_graph(group, {});
+    BuiltGraph built = build_graph(group, {.size_hint = size_hint});
     if (built.outputs.empty()) continue;
     std::vector<backends::BufferPtr> results = run_realization(
         std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
@@ -264,12 +272,19 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
 
 }  // namespace
 
-void register_pending(const std::shared_ptr<Storage>& storage) {
-  if (storage->registered) return;
+void note_pending(const std::shared_ptr<Storage>& storage) {
   PendingState& state = pending_state();
-  std::lock_guard<std::mutex> lock(state.mutex);
-  storage->registered = true;
-  state.storages.push_back(storage);
+  bool over_cap;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (!storage->registered) {
+      storage->registered = true;
+      state.storages.push_back(storage);
+    }
+    over_cap = ++state.recorded_nodes > kPendingNodeCap;
+  }
+  // A trace records the whole function as one graph; it computes nothing.
+  if ((over_cap || sync_mode()) && !tracing_active()) realize_all();
 }
 
 void realize(absl::Span<const LazyPtr> targets) {
@@ -287,17 +302,6 @@ void realize_reading(absl::Span<const LazyPtr> targets) {
 }
 
 void realize_all() { realize({}); }
-
-void note_recorded_node() {
-  PendingState& state = pending_state();
-  bool over_cap;
-  {
-    std::lock_guard<std::mutex> lock(state.mutex);
-    over_cap = ++state.recorded_nodes > kPendingNodeCap;
-  }
-  // A trace records the whole function as one graph; it computes nothing.
-  if ((over_cap || sync_mode()) && !tracing_active()) realize_all();
-}
 
 std::vector<std::shared_ptr<Storage>> pending_storages() {
   PendingState& state = pending_state();

@@ -12,15 +12,18 @@ namespace kiln::frontend {
 
 struct Storage;
 
-// Lists a storage whose content is pending, so that realize_all() computes it.
-void register_pending(const std::shared_ptr<Storage>& storage);
+// A storage's content became a pending value: lists the storage, so that realize_all()
+// computes it, and counts the value; past a cap of pending values everything is realized, so
+// memory never grows without bound (KILN_SYNC=1 realizes at every value).
+void note_pending(const std::shared_ptr<Storage>& storage);
 // Computes the values of `targets` (and every pending storage content), leaving each target
 // realized: it then holds a buffer and acts as a leaf.
 void realize(absl::Span<const LazyPtr> targets);
 // The same for a caller that only reads the targets' values (item, tolist, printing, eval,
-// saving, device transfers, which is how item and printing read CUDA tensors): a pending storage content that the targets' graph computes only on the way and that
-// is cheap to compute again (a short elementwise chain over realized values) may stay pending
-// instead of being stored, once. The temporaries of one C++ expression, such as the
+// saving, device transfers, which is how item and printing read CUDA tensors): a pending storage
+// content that the targets' graph computes only on the way and that is cheap to compute again (a
+// short elementwise chain over realized values) may stay pending instead of being stored, once. The
+// temporaries of one C++ expression, such as the
 // `(x * 2 + 1).exp() * x` in `((x * 2 + 1).exp() * x).sum().item<float>()`, are alive while
 // item() runs; storing each of them would cost a write and a read of memory per temporary,
 // where the fused kernel needs neither. Never used where memory is handed out or written
@@ -34,13 +37,18 @@ std::vector<std::shared_ptr<Storage>> pending_storages();
 bool anything_pending();
 
 // The graph of pending nodes reachable from `targets`: realized nodes become graph inputs (in
-// `input_nodes` order, their buffers in `inputs`), constants stay constants.
+// `input_nodes` order, their buffers in `inputs`), constants stay constants, and a reshape to
+// its operand's own shape is that operand (unless it is a target). The walk stamps the nodes
+// (LazyNode::walk): two walks over the same nodes must not run at once, which holds for
+// realization (under its lock) and for a trace (over nodes its own call recorded).
 struct GraphBuildOptions {
   // Also output pending values that autograd keeps for the backward pass (realization keeps
   // matmul and reduction results it computes anyway).
   bool keep_saved_values = true;
   // Output realized targets too (as the graph input they are); otherwise they are skipped.
   bool realized_outputs = false;
+  // About how many nodes the graph will have (0: unknown), so that it is allocated once.
+  size_t size_hint = 0;
 };
 struct BuiltGraph {
   ir::Graph graph;
@@ -49,9 +57,5 @@ struct BuiltGraph {
   std::vector<LazyNode*> outputs;  // unique targets, in graph output order
 };
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options);
-
-// Called when a node is recorded: realizes everything once the pending graph passes the cap,
-// so memory never grows without bound (KILN_SYNC=1 realizes after every op).
-void note_recorded_node();
 
 }  // namespace kiln::frontend

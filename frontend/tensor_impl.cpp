@@ -24,8 +24,7 @@ void set_storage_value(const std::shared_ptr<Storage>& storage, LazyPtr value) {
     realize({storage->value});
     return;
   }
-  register_pending(storage);
-  note_recorded_node();
+  note_pending(storage);
 }
 
 Tensor make_tensor(LazyPtr value) {

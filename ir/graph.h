@@ -41,6 +41,8 @@ class Graph {
   ValueId add_constant(Scalar value, DType dtype);
   // Appends a node as given, type included (the parser and passes; the verifier checks it).
   ValueId add_node(Node node);
+  // Room for `count` nodes, for a builder that knows about how many it will add.
+  void reserve(size_t count) { nodes_.reserve(count); }
 
   const Node& node(ValueId id) const { return nodes_[static_cast<size_t>(id)]; }
   Node& mutable_node(ValueId id) { return nodes_[static_cast<size_t>(id)]; }

@@ -165,32 +165,49 @@ CpuKernelRunner::Entry& CpuKernelRunner::entry(const ir::LoopKernel& kernel) {
     auto it = table_->entries.find(kernel);
     if (it != table_->entries.end()) return it->second;
   }
-  Entry fresh;
-  fresh.key = cpu_kernel_key(kernel);
-  fresh.native = can_emit(kernel);
+  auto fresh = std::make_pair(cpu_kernel_key(kernel), can_emit(kernel));
   std::lock_guard<std::mutex> lock(table_->mutex);
   // Another thread may have added it meanwhile: then this one is dropped.
-  return table_->entries.emplace(kernel, std::move(fresh)).first->second;
+  auto [it, added] = table_->entries.try_emplace(kernel);
+  if (added) {
+    it->second.key = std::move(fresh.first);
+    it->second.native = fresh.second;
+  }
+  return it->second;
 }
 
 void* CpuKernelRunner::function(const ir::LoopKernel& kernel, Entry& entry, bool partial) {
-  {
-    std::lock_guard<std::mutex> lock(table_->mutex);
-    if (void* f = partial ? entry.partial : entry.function) return f;
-  }
+  std::atomic<void*>& slot = partial ? entry.partial : entry.function;
+  if (void* f = slot.load(std::memory_order_acquire)) return f;
   KernelCache& cache = cache_ != nullptr ? *cache_ : KernelCache::instance();
+  // Two threads may both compile at the first call: the cache gives both the same address.
   void* address = compile(kernel, entry.key, partial, cache);
-  std::lock_guard<std::mutex> lock(table_->mutex);
-  (partial ? entry.partial : entry.function) = address;
+  slot.store(address, std::memory_order_release);
   return address;
 }
 
 void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                           absl::Span<void* const> data) {
   check_launch(kernel, launch, data.size());
+  if (parallel_extent(kernel, launch) == 0) return;  // nothing to compute or store
+  run_entry(kernel, launch, data, entry(kernel));
+}
+
+void CpuKernelRunner::run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                                   absl::Span<void* const> data, KernelMemo& memo) {
+  check_launch(kernel, launch, data.size());
+  if (parallel_extent(kernel, launch) == 0) return;
+  auto* found = static_cast<Entry*>(memo.found.load(std::memory_order_acquire));
+  if (found == nullptr) {
+    found = &entry(kernel);
+    memo.found.store(found, std::memory_order_release);
+  }
+  run_entry(kernel, launch, data, *found);
+}
+
+void CpuKernelRunner::run_entry(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                                absl::Span<void* const> data, Entry& entry) {
   const int64_t extent = parallel_extent(kernel, launch);
-  if (extent == 0) return;  // nothing to compute or store
-  Entry& entry = this->entry(kernel);
   if (!entry.native) {
     ++evaluated_runs;
     interp::LoopEvaluator evaluator;

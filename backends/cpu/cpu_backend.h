@@ -5,6 +5,7 @@
 // both through run_program.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class CpuKernelRunner final : public KernelRunner {
 
   void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
            absl::Span<void* const> data) override;
+  // The memo holds the kernel's table entry.
+  void run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                    absl::Span<void* const> data, KernelMemo& memo) override;
   // matmul on the blocked matmul of matmul.h, its epilogue tile by tile (matmul_step.cpp);
   // other library steps on the reference interpreter.
   BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
@@ -57,14 +61,16 @@ class CpuKernelRunner final : public KernelRunner {
   // What the runner knows of a kernel, in front of the KernelCache (whose look-up takes a
   // lock, a promise and a shared future per call); filled lazily, never moved.
   struct Entry {
-    std::string key;           // cpu_kernel_key
-    bool native = false;       // compiles natively (else runs on the loop-IR evaluator)
-    void* function = nullptr;  // KernelFunction
-    void* partial = nullptr;   // PartialFunction (split_reduction.h)
+    std::string key;                       // cpu_kernel_key
+    bool native = false;                   // compiles natively (else the loop-IR evaluator)
+    std::atomic<void*> function{nullptr};  // KernelFunction
+    std::atomic<void*> partial{nullptr};   // PartialFunction (split_reduction.h)
   };
   struct Table;
   // The kernel's entry in the table, added at the first call.
   Entry& entry(const ir::LoopKernel& kernel);
+  void run_entry(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                 absl::Span<void* const> data, Entry& entry);
   // The kernel's function (or partial reduction), compiled or loaded at the first call.
   void* function(const ir::LoopKernel& kernel, Entry& entry, bool partial);
 

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "kiln/frontend/autograd/grad_mode.h"
 #include "kiln/frontend/autograd/vjp.h"
+#include "kiln/frontend/node_map.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::frontend::autograd {
@@ -130,11 +131,10 @@ std::shared_ptr<GradFn> capture(const LazyPtr& root) {
   Registry& reg = registry();
   if (!grad_enabled() || reg.reads.empty()) return nullptr;
   auto fn = std::make_shared<GradFn>();
-  absl::flat_hash_map<const LazyNode*, int32_t> index;
-  std::vector<bool> needs_grad;
-  // Iterative post-order walk: (node, next operand).
-  std::vector<std::pair<LazyNode*, size_t>> stack;
-  auto leaf_value = [&](const LazyPtr& node) {
+  // One op's fragment is a few nodes: inline tables (node_map.h), no hashing.
+  NodeMap<int32_t> index;
+  absl::InlinedVector<bool, 16> needs_grad;
+  auto leaf_value = [&](const LazyPtr& node, Edge edge) {
     GradFn::Value v;
     v.node = node;
     // A read is a view node over a storage's content: the buffer an eager in-place write
@@ -144,57 +144,60 @@ std::shared_ptr<GradFn> capture(const LazyPtr& root) {
            (v.watched->op == ir::Op::reshape || v.watched->op == ir::Op::as_strided))
       v.watched = v.watched->inputs[0];
     v.version = v.watched->version;
-    if (Edge e = reg.find(node.get()); e.valid()) {
+    if (edge.valid()) {
       v.edge = static_cast<int32_t>(fn->next.size());
-      fn->next.push_back(std::move(e));
+      fn->next.push_back(std::move(edge));
     }
     needs_grad.push_back(v.edge >= 0);
     fn->values.push_back(std::move(v));
     return static_cast<int32_t>(fn->values.size()) - 1;
   };
-  auto is_leaf = [&](const LazyNode* node) {
-    return reg.find(node).valid() || node->realized() || node->op == ir::Op::constant ||
+  // A leaf of the fragment: a noted read (with its edge), a buffer, a constant, or another
+  // tensor's value.
+  auto leaf_edge = [&](const LazyNode* node, Edge* edge) {
+    *edge = reg.find(node);
+    return edge->valid() || node->realized() || node->op == ir::Op::constant ||
            (node->owned_by_storage && node != root.get());
   };
-  if (is_leaf(root.get())) {
-    fn->output = leaf_value(root);
+  if (Edge edge; leaf_edge(root.get(), &edge)) {
+    fn->output = leaf_value(root, std::move(edge));
   } else {
-    absl::flat_hash_map<const LazyNode*, LazyPtr> owners;
-    owners[root.get()] = root;
-    stack.emplace_back(root.get(), 0);
+    // Iterative post-order walk: (the node's owning pointer, next operand).
+    absl::InlinedVector<std::pair<const LazyPtr*, size_t>, 16> stack;
+    stack.emplace_back(&root, 0);
     while (!stack.empty()) {
-      auto& [node, next] = stack.back();
+      auto& [owner, next] = stack.back();
+      const LazyNode* node = owner->get();
       if (next < node->inputs.size()) {
         const LazyPtr& in = node->inputs[next++];
         if (index.contains(in.get())) continue;
-        if (is_leaf(in.get())) {
-          index[in.get()] = leaf_value(in);
+        if (Edge edge; leaf_edge(in.get(), &edge)) {
+          index.emplace(in.get(), leaf_value(in, std::move(edge)));
           continue;
         }
-        owners[in.get()] = in;
-        stack.emplace_back(in.get(), 0);
+        stack.emplace_back(&in, 0);
         continue;
       }
-      LazyNode* done = node;
+      const LazyPtr& done = *owner;
       stack.pop_back();
-      if (index.contains(done)) continue;
+      if (index.contains(done.get())) continue;
       GradFn::Node n{done->op, done->attrs, {}, static_cast<int32_t>(fn->values.size())};
       bool any = false;
       for (const LazyPtr& in : done->inputs) {
-        const int32_t i = index.at(in.get());
+        const int32_t i = *index.find(in.get());
         n.inputs.push_back(i);
         any = any || needs_grad[static_cast<size_t>(i)];
       }
       GradFn::Value v;
-      v.node = owners.at(done);
+      v.node = done;
       v.defined_by = static_cast<int32_t>(fn->nodes.size());
       fn->values.push_back(std::move(v));
       needs_grad.push_back(any && is_differentiable(done->op) &&
                            is_floating_point(done->type.dtype));
-      index[done] = n.value;
+      index.emplace(done.get(), n.value);
       fn->nodes.push_back(std::move(n));
     }
-    fn->output = index.at(root.get());
+    fn->output = *index.find(root.get());
   }
   if (!needs_grad[static_cast<size_t>(fn->output)]) return nullptr;
   for (const GradFn::Node& node : fn->nodes) {

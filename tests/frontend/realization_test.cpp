@@ -7,6 +7,7 @@
 #include "kiln/frontend/lazy.h"
 #include "kiln/frontend/realize.h"
 #include "kiln/frontend/tensor_impl.h"
+#include "kiln/ir/graph_hash.h"
 #include "kiln/runtime/buffer.h"
 
 namespace kiln {
@@ -169,6 +170,53 @@ TEST(Realization, ManyIndependentSmallGraphsDoNotLeakPendingStorages) {
     eval(t);
   }
   EXPECT_LE(runtime::memory_stats().bytes_in_use - before, int64_t{64} << 10);
+}
+
+// Autograd's read markers are reshapes to the shape a value already has: the graph that
+// realization builds leaves them out, except where one is a target (it needs its own output).
+TEST(Realization, GraphsLeaveOutReshapesToTheSameShape) {
+  using frontend::make_node;
+  Tensor x = arange(6, float32);
+  eval(x);
+  const frontend::LazyPtr leaf = frontend::impl_of(x).storage->value;
+  ASSERT_EQ(leaf->type.shape, Shape{6});
+  const frontend::LazyPtr marker = make_node(ir::Op::reshape, {leaf}, ir::ShapeAttrs{Shape{6}});
+  const frontend::LazyPtr square = make_node(ir::Op::mul, {marker, marker});
+
+  frontend::BuiltGraph built = frontend::build_graph({square}, {});
+  ASSERT_EQ(built.graph.size(), 2);  // the input and the mul
+  EXPECT_EQ(built.graph.node(1).op, ir::Op::mul);
+  EXPECT_EQ(built.graph.node(1).inputs[0], 0);
+  EXPECT_EQ(built.graph.node(1).inputs[1], 0);
+
+  frontend::BuiltGraph with_marker = frontend::build_graph({square, marker}, {});
+  ASSERT_EQ(with_marker.graph.size(), 3);
+  EXPECT_EQ(with_marker.graph.outputs().size(), 2u);
+  ASSERT_EQ(with_marker.outputs.size(), 2u);
+  EXPECT_EQ(with_marker.outputs[1], marker.get());
+  EXPECT_EQ(with_marker.graph.node(with_marker.graph.outputs()[1]).op, ir::Op::reshape);
+
+  // A reshape that changes the shape stays.
+  const frontend::LazyPtr grid = make_node(ir::Op::reshape, {leaf}, ir::ShapeAttrs{Shape{2, 3}});
+  EXPECT_EQ(frontend::build_graph({make_node(ir::Op::neg, {grid})}, {}).graph.size(), 3);
+}
+
+// build_graph marks the nodes it walks (LazyNode::walk): a second walk over the same nodes, and
+// a walk over part of them, must see none of the first walk's marks.
+TEST(Realization, RepeatedGraphBuildsOverTheSameNodesAgree) {
+  Tensor x = arange(4, float32);
+  eval(x);
+  Tensor y = (x * 2 + 1).exp();
+  Tensor z = y * y - x;
+  const frontend::LazyPtr yv = frontend::impl_of(y).storage->value;
+  const frontend::LazyPtr zv = frontend::impl_of(z).storage->value;
+  const frontend::BuiltGraph first = frontend::build_graph({zv}, {});
+  const frontend::BuiltGraph part = frontend::build_graph({yv}, {});
+  const frontend::BuiltGraph again = frontend::build_graph({zv}, {});
+  EXPECT_TRUE(ir::same_graph(first.graph, again.graph));
+  EXPECT_LT(part.graph.size(), first.graph.size());
+  EXPECT_EQ(part.outputs.size(), 1u);
+  EXPECT_EQ(values(z), values(exp(x * 2 + 1) * exp(x * 2 + 1) - x));
 }
 
 }  // namespace
