@@ -22,7 +22,9 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
   Shape axes;
   for (size_t d = 0; d < from.size(); ++d)
     if (d < lead || (shape[d - lead] == 1 && from[d] != 1)) axes.push_back(static_cast<int64_t>(d));
-  Tensor summed = axes.empty() ? t : apply(ir::Op::sum, {t}, ir::ReduceAttrs{axes, false});
+  // Without leading dims to drop, the kept size-1 dims are the target shape already.
+  const bool keepdim = lead == 0;
+  Tensor summed = axes.empty() ? t : apply(ir::Op::sum, {t}, ir::ReduceAttrs{axes, keepdim});
   return summed.sizes() == shape ? summed : apply(ir::Op::reshape, {summed}, ir::ShapeAttrs{shape});
 }
 

@@ -5,9 +5,11 @@
 // maximum on ties, pow at a zero base). Where PyTorch writes a rule in terms of the result,
 // so do we: it is already computed, and the gradient graph then reuses it.
 #include <numbers>
+#include <optional>
 
 #include "kiln/frontend/autograd/apply.h"
 #include "kiln/frontend/autograd/vjp_rules.h"
+#include "kiln/frontend/tensor_impl.h"
 
 namespace kiln::frontend::autograd::rules {
 namespace {
@@ -26,6 +28,17 @@ Tensor negate(const Tensor& a) { return op1(Op::neg, a); }
 Tensor choose(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return apply(Op::where, {cond, a, b});
 }
+// The value of a tensor that is one constant broadcast (a scalar operand: x.pow(2)).
+std::optional<Scalar> splat_value(const Tensor& t) {
+  const TensorImpl& ti = impl_of(t);
+  if (!ti.covers_storage()) return std::nullopt;
+  const LazyNode* node = ti.storage->value.get();
+  while (!node->realized() && (node->op == Op::reshape || node->op == Op::expand))
+    node = node->inputs[0].get();
+  if (node->realized() || node->op != Op::constant) return std::nullopt;
+  return std::get<ir::ConstantAttrs>(node->attrs).value;
+}
+
 // `value` in like's shape and dtype.
 Tensor filled(const Tensor& like, double value) { return constant_like(like, value); }
 Tensor zero(const Tensor& like) { return constant_like(like, 0); }
@@ -109,7 +122,12 @@ std::vector<Tensor> binary_grads(const VjpContext& ctx) {
       return grads;
     case Op::pow:
       // d/da = b * a^(b-1), defined as 0 where b == 0 (a^0 is constant 1, even at a == 0).
-      if (ctx.needs[0]) {
+      // A nonzero scalar exponent needs no select: PyTorch's pow_backward for a Scalar, with
+      // b - 1 computed in double as there.
+      if (const std::optional<Scalar> c = splat_value(b);
+          ctx.needs[0] && c && c->to_double() != 0) {
+        grads[0] = times(g, times(b, op2(Op::pow, a, filled(b, c->to_double() - 1))));
+      } else if (ctx.needs[0]) {
         const Tensor slope = times(b, op2(Op::pow, a, minus(b, filled(b, 1))));
         grads[0] = choose(op2(Op::eq, b, zero(b)), zero(g), times(g, slope));
       }
