@@ -90,7 +90,13 @@ class TargetSet {
 
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options) {
   BuiltGraph built;
-  if (options.size_hint > 0) built.graph.reserve(options.size_hint);
+  // Room up front: most graphs are one step of eager code, a few nodes and inputs, which would
+  // otherwise grow each vector two or three times.
+  constexpr size_t kFew = 4;
+  built.graph.reserve(std::max(options.size_hint, kFew));
+  built.inputs.reserve(kFew);
+  built.input_nodes.reserve(kFew);
+  built.outputs.reserve(targets.size());
   NodeIds ids;
   std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
   // A reshape to the shape it already has (autograd's read markers, a second storage's copy
@@ -98,7 +104,7 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions opti
   // which needs a graph output of its own.
   TargetSet is_target(targets);
   // Iterative post-order walk: (node, next operand to visit).
-  std::vector<std::pair<LazyNode*, size_t>> stack;
+  absl::InlinedVector<std::pair<LazyNode*, size_t>, 16> stack;
   for (const LazyPtr& target : targets) {
     if (ids.contains(target.get())) continue;
     stack.emplace_back(target.get(), 0);
@@ -135,6 +141,7 @@ BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions opti
   // Each node is output once. Node ids are dense, so a bit per node finds repeats; the usual
   // few outputs are scanned instead, which allocates nothing.
   std::vector<ir::ValueId> outputs;
+  outputs.reserve(targets.size());
   constexpr size_t kScannedOutputs = 16;
   const bool scan = targets.size() + kept.size() <= kScannedOutputs;
   std::vector<bool> is_output(scan ? 0 : static_cast<size_t>(built.graph.size()), false);
@@ -204,7 +211,7 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
   // is stored, so a chain that keeps growing from a pending value (y = y * a + b, read every
   // step) is stored every other step and realization sees two graph shapes, not a new one
   // each step.
-  std::vector<std::shared_ptr<Storage>> pending;
+  absl::InlinedVector<std::shared_ptr<Storage>, 8> pending;
   for (auto& weak : state.storages) {
     auto storage = weak.lock();
     if (!storage) continue;
@@ -212,8 +219,11 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
     if (!storage->value->realized()) pending.push_back(std::move(storage));
   }
   state.storages.clear();
-  // Graph nodes per pending value: about 1.2 in training steps (views, constants, inputs).
-  const size_t size_hint = static_cast<size_t>(state.recorded_nodes) * 3 / 2 + 16;
+  // Graph nodes per pending value: about 1.2 in training steps (views, constants, inputs). A
+  // graph of a few nodes grows by itself: reserving kilobytes for it costs more (malloc then
+  // consolidates its free lists at every realization).
+  const size_t recorded = static_cast<size_t>(state.recorded_nodes);
+  const size_t size_hint = recorded > 64 ? recorded * 3 / 2 : 0;
   state.recorded_nodes = 0;
   const uint64_t this_realization = ++state.realizations;
   const TargetSet requested(targets);
@@ -236,27 +246,9 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
 
   std::erase_if(targets, [](const LazyPtr& t) { return t->realized(); });
   if (targets.empty()) return;
-  // One graph per device: a pending value only reads values of its own device (transfers are
-  // realized leaves), so the groups are independent and each runs on its device's backend.
-  std::vector<std::vector<LazyPtr>> groups;
-  const Device first_device = targets[0]->device;
-  if (std::all_of(targets.begin(), targets.end(),
-                  [&](const LazyPtr& t) { return t->device == first_device; })) {
-    groups.push_back(std::move(targets));  // the usual case: no regrouping
-  } else {
-    for (LazyPtr& t : targets) {
-      auto group = std::find_if(groups.begin(), groups.end(),
-                                [&](const auto& g) { return g[0]->device == t->device; });
-      if (group == groups.end()) {
-        groups.push_back({std::move(t)});
-      } else {
-        group->push_back(std::move(t));
-      }
-    }
-  }
-  for (const std::vector<LazyPtr>& group : groups) {
+  auto run_group = [&](absl::Span<const LazyPtr> group) {
     BuiltGraph built = build_graph(group, {.size_hint = size_hint});
-    if (built.outputs.empty()) continue;
+    if (built.outputs.empty()) return;
     std::vector<backends::BufferPtr> results = run_realization(
         std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
     for (size_t i = 0; i < built.outputs.size(); ++i) {
@@ -267,7 +259,26 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
       node->inputs.clear();
       node->external = false;  // a fresh buffer that only kiln sees
     }
+  };
+  // One graph per device: a pending value only reads values of its own device (transfers are
+  // realized leaves), so the groups are independent and each runs on its device's backend.
+  const Device first_device = targets[0]->device;
+  if (std::all_of(targets.begin(), targets.end(),
+                  [&](const LazyPtr& t) { return t->device == first_device; })) {
+    run_group(targets);  // the usual case: no regrouping
+    return;
   }
+  std::vector<std::vector<LazyPtr>> groups;
+  for (LazyPtr& t : targets) {
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& g) { return g[0]->device == t->device; });
+    if (group == groups.end()) {
+      groups.push_back({std::move(t)});
+    } else {
+      group->push_back(std::move(t));
+    }
+  }
+  for (const std::vector<LazyPtr>& group : groups) run_group(group);
 }
 
 }  // namespace

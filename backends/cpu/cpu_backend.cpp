@@ -165,13 +165,19 @@ CpuKernelRunner::Entry& CpuKernelRunner::entry(const ir::LoopKernel& kernel) {
     auto it = table_->entries.find(kernel);
     if (it != table_->entries.end()) return it->second;
   }
-  auto fresh = std::make_pair(cpu_kernel_key(kernel), can_emit(kernel));
+  std::string key = cpu_kernel_key(kernel);
+  const bool native = can_emit(kernel);
+  std::vector<int32_t> runtime_exprs;
+  const std::vector<bool> runtime = runtime_constants(kernel);
+  for (size_t i = 0; i < runtime.size(); ++i)
+    if (runtime[i]) runtime_exprs.push_back(static_cast<int32_t>(i));
   std::lock_guard<std::mutex> lock(table_->mutex);
   // Another thread may have added it meanwhile: then this one is dropped.
   auto [it, added] = table_->entries.try_emplace(kernel);
   if (added) {
-    it->second.key = std::move(fresh.first);
-    it->second.native = fresh.second;
+    it->second.key = std::move(key);
+    it->second.native = native;
+    it->second.runtime_exprs = std::move(runtime_exprs);
   }
   return it->second;
 }
@@ -218,7 +224,12 @@ void CpuKernelRunner::run_entry(const ir::LoopKernel& kernel, const ir::KernelLa
   absl::InlinedVector<int64_t, 24> strides;
   strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
   for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
-  const std::vector<int64_t> sizes = kernel_sizes(kernel, launch);
+  // kernel_sizes(), with the runtime constants found once per kernel.
+  absl::InlinedVector<int64_t, 8> sizes(launch.sizes.begin(), launch.sizes.end());
+  for (const int32_t i : entry.runtime_exprs) {
+    const ir::KernelExpr& e = kernel.exprs[static_cast<size_t>(i)];
+    sizes.push_back(static_cast<int64_t>(constant_bits(e.dtype, e.constant)));
+  }
   if (const int64_t ranges = split_count(kernel, launch); ranges > 1) {
     const auto partial = reinterpret_cast<PartialFunction>(function(kernel, entry, true));
     run_split_reduction(kernel, launch, data, sizes.data(), strides.data(), partial, ranges);

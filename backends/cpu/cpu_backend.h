@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kiln/backends/program_runner.h"
 
@@ -63,6 +64,7 @@ class CpuKernelRunner final : public KernelRunner {
   struct Entry {
     std::string key;                       // cpu_kernel_key
     bool native = false;                   // compiles natively (else the loop-IR evaluator)
+    std::vector<int32_t> runtime_exprs;    // the exprs that are runtime constants (codegen.h)
     std::atomic<void*> function{nullptr};  // KernelFunction
     std::atomic<void*> partial{nullptr};   // PartialFunction (split_reduction.h)
   };
