@@ -88,11 +88,17 @@ std::vector<Tensor> run_fragment(const GradFn& fn, const Tensor& g, bool create_
   for (auto it = fn.nodes.rbegin(); it != fn.nodes.rend(); ++it) {
     const Tensor& gout = grads[static_cast<size_t>(it->value)];
     if (!gout.defined() || !needs_grad[static_cast<size_t>(it->value)]) continue;
-    VjpContext ctx{it->op, &it->attrs, {}, value(it->value), gout, {}};
+    VjpContext ctx{it->op, &it->attrs, {}, {}, gout, {}, {}};
     for (int32_t in : it->inputs) {
-      ctx.inputs.push_back(value(in));
       ctx.needs.push_back(needs_grad[static_cast<size_t>(in)]);
+      ctx.input_types.push_back(&fn.values[static_cast<size_t>(in)].node->type);
     }
+    // Only the forward values the rule reads become tensors.
+    if (create_graph || vjp_reads_value(it->op, -1, ctx.needs)) ctx.output = value(it->value);
+    for (size_t k = 0; k < it->inputs.size(); ++k)
+      ctx.inputs.push_back(create_graph || vjp_reads_value(it->op, static_cast<int>(k), ctx.needs)
+                               ? value(it->inputs[k])
+                               : Tensor());
     const std::vector<Tensor> input_grads = vjp(ctx);
     for (size_t k = 0; k < it->inputs.size() && k < input_grads.size(); ++k)
       if (ctx.needs[k] && input_grads[k].defined())

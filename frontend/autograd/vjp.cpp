@@ -101,6 +101,34 @@ static_assert(ir::kNumOps == 59, "the op table changed: give the new op a family
 
 bool is_differentiable(ir::Op op) { return family_of(op) != Family::kNone; }
 
+bool vjp_reads_value(ir::Op op, int which, const std::vector<bool>& needs) {
+  switch (op) {
+    case ir::Op::add:
+    case ir::Op::sub:
+    case ir::Op::neg:
+    case ir::Op::cast:
+    case ir::Op::reshape:
+    case ir::Op::expand:
+    case ir::Op::permute:
+    case ir::Op::sum:
+      return false;  // the gradient, moved, summed or negated: shapes and dtypes only
+    case ir::Op::mul:
+      // g * b for a, g * a for b.
+      return which >= 0 && which < 2 && static_cast<size_t>(1 - which) < needs.size() &&
+             needs[static_cast<size_t>(1 - which)];
+    default:
+      return true;
+  }
+}
+
+const Shape& input_shape(const VjpContext& ctx, size_t i) {
+  return ctx.inputs[i].defined() ? ctx.inputs[i].sizes() : ctx.input_types[i]->shape;
+}
+
+DType input_dtype(const VjpContext& ctx, size_t i) {
+  return ctx.inputs[i].defined() ? ctx.inputs[i].dtype() : ctx.input_types[i]->dtype;
+}
+
 std::vector<Tensor> vjp(const VjpContext& ctx) {
   const size_t n = ctx.inputs.size();
   if (!ctx.needs.empty() && ctx.needs.size() != n) internal(ctx.op, "needs has the wrong size");
@@ -118,7 +146,8 @@ std::vector<Tensor> vjp(const VjpContext& ctx) {
     // An empty `needs` asks for every input. Integer and bool inputs (index tensors, where's
     // condition, the source of a cast to float) never get a gradient.
     const bool want = ctx.needs.empty() || ctx.needs[i];
-    wanted.needs[i] = want && ctx.inputs[i].defined() && ctx.inputs[i].is_floating_point();
+    const bool known = ctx.inputs[i].defined() || i < ctx.input_types.size();
+    wanted.needs[i] = want && known && is_floating_point(input_dtype(ctx, i));
     any = any || wanted.needs[i];
   }
   if (!any) return none;
@@ -146,11 +175,11 @@ std::vector<Tensor> vjp(const VjpContext& ctx) {
     if (!grads[i].defined()) continue;
     // The engine accumulates these into the inputs' gradients: a rule that got the type wrong
     // would surface far from here.
-    if (grads[i].sizes() != ctx.inputs[i].sizes() || grads[i].dtype() != ctx.inputs[i].dtype())
-      internal(ctx.op, absl::StrCat("gradient ", i, " is ", sv(name(grads[i].dtype())),
-                                    shape_to_string(grads[i].sizes()), ", input is ",
-                                    sv(name(ctx.inputs[i].dtype())),
-                                    shape_to_string(ctx.inputs[i].sizes())));
+    if (grads[i].sizes() != input_shape(ctx, i) || grads[i].dtype() != input_dtype(ctx, i))
+      internal(ctx.op,
+               absl::StrCat("gradient ", i, " is ", sv(name(grads[i].dtype())),
+                            shape_to_string(grads[i].sizes()), ", input is ",
+                            sv(name(input_dtype(ctx, i))), shape_to_string(input_shape(ctx, i))));
   }
   return grads;
 }

@@ -164,7 +164,7 @@ std::vector<Tensor> elementwise(const VjpContext& ctx) {
     }
     case Op::cast:
       // Back to the input's dtype (vjp() only asks when both sides are floating).
-      return {cast_to(g, ctx.inputs[0].dtype())};
+      return {cast_to(g, input_dtype(ctx, 0))};
     case Op::add:
     case Op::sub:
     case Op::mul:

@@ -165,7 +165,7 @@ std::vector<Tensor> movement(const VjpContext& ctx) {
   const Tensor &x = ctx.inputs[0], &g = ctx.grad;
   switch (ctx.op) {
     case Op::reshape:
-      return {reshaped(g, x.sizes())};
+      return {reshaped(g, input_shape(ctx, 0))};
     case Op::permute: {
       const Shape& perm = std::get<ir::PermuteAttrs>(*ctx.attrs).perm;
       Shape inverse(perm.size());
@@ -174,7 +174,7 @@ std::vector<Tensor> movement(const VjpContext& ctx) {
       return {apply(Op::permute, {g}, ir::PermuteAttrs{inverse})};
     }
     case Op::expand:
-      return {sum_to(g, x.sizes())};
+      return {sum_to(g, input_shape(ctx, 0))};
     case Op::slice:
       return {slice_grad(x, g, std::get<ir::SliceAttrs>(*ctx.attrs))};
     case Op::as_strided:

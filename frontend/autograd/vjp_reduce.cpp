@@ -26,7 +26,7 @@ struct Reduction {
 };
 
 Reduction reduction_of(const VjpContext& ctx) {
-  const Shape& input = ctx.inputs[0].sizes();
+  const Shape& input = input_shape(ctx, 0);
   const Shape& axes = std::get<ir::ReduceAttrs>(*ctx.attrs).axes;
   Shape kept = input;
   // A 0-d input may name axis 0, which reduces nothing: there is no dim to set to 1.
