@@ -3,6 +3,7 @@
 // accumulation of gradients where one element fed several outputs.
 #include <kiln/frontend/autograd/apply.h>
 #include <kiln/frontend/autograd/vjp.h>
+#include <kiln/frontend/tensor_impl.h>
 
 #include <cmath>
 #include <set>
@@ -34,6 +35,62 @@ std::vector<Tensor> grads_of(Op op, const ir::Attrs& attrs, const std::vector<Te
 std::vector<double> values_of(const Tensor& t) {
   EXPECT_TRUE(t.defined());
   return t.defined() ? t.tolist<double>() : std::vector<double>{};
+}
+
+// The engine leaves out the forward values a rule does not read (vjp_reads_value): each rule
+// must give the same gradients from the operands' types alone, for every choice of wanted
+// gradients. A rule that starts reading a value the table says it does not fails here.
+TEST(VjpTable, RulesReadOnlyTheValuesTheTableNames) {
+  using frontend::autograd::vjp_reads_value;
+  const Tensor a = tensor({{1.5, -2.0, 3.0}, {0.5, 4.0, -1.0}}, float64);
+  const Tensor b = tensor({{2.0, 0.25, -3.0}, {1.0, -0.5, 2.5}}, float64);
+  const Tensor row = tensor({{1.0, 2.0, 3.0}}, float64);
+  struct Case {
+    Op op;
+    ir::Attrs attrs;
+    std::vector<Tensor> inputs;
+  };
+  const Case cases[] = {
+      {Op::add, ir::NoAttrs{}, {a, b}},
+      {Op::sub, ir::NoAttrs{}, {a, b}},
+      {Op::mul, ir::NoAttrs{}, {a, b}},
+      {Op::neg, ir::NoAttrs{}, {a}},
+      {Op::cast, ir::CastAttrs{float32}, {a}},
+      {Op::reshape, ir::ShapeAttrs{Shape{3, 2}}, {a}},
+      {Op::expand, ir::ShapeAttrs{Shape{4, 3}}, {row}},
+      {Op::permute, ir::PermuteAttrs{Shape{1, 0}}, {a}},
+      {Op::sum, ir::ReduceAttrs{{1}, false}, {a}},
+  };
+  for (const Case& c : cases) {
+    const Tensor out = apply(c.op, c.inputs, c.attrs);
+    const Tensor g = full_like(out, 0.75);
+    const size_t n = c.inputs.size();
+    for (uint32_t mask = 1; mask < (1u << n); ++mask) {
+      std::vector<bool> needs(n);
+      for (size_t i = 0; i < n; ++i) needs[i] = ((mask >> i) & 1) != 0;
+      const auto full = vjp(VjpContext{c.op, &c.attrs, c.inputs, out, g, needs, {}});
+      VjpContext sparse{c.op, &c.attrs, {}, {}, g, needs, {}};
+      if (vjp_reads_value(c.op, -1, needs)) sparse.output = out;
+      for (size_t i = 0; i < n; ++i) {
+        sparse.inputs.push_back(vjp_reads_value(c.op, static_cast<int>(i), needs) ? c.inputs[i]
+                                                                                  : Tensor());
+        sparse.input_types.push_back(&frontend::impl_of(c.inputs[i]).storage->value->type);
+      }
+      const auto part = vjp(sparse);
+      ASSERT_EQ(full.size(), part.size()) << ir::op_name(c.op);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(full[i].defined(), part[i].defined()) << ir::op_name(c.op) << " input " << i;
+        if (!full[i].defined()) continue;
+        EXPECT_EQ(full[i].tolist<double>(), part[i].tolist<double>())
+            << ir::op_name(c.op) << " input " << i << " mask " << mask;
+      }
+    }
+  }
+  // Ops whose rules read values say so.
+  EXPECT_TRUE(vjp_reads_value(Op::exp, -1, {true}));
+  EXPECT_TRUE(vjp_reads_value(Op::div, 1, {true, true}));
+  EXPECT_FALSE(vjp_reads_value(Op::mul, 0, {true, false}));
+  EXPECT_TRUE(vjp_reads_value(Op::mul, 1, {true, false}));
 }
 
 TEST(VjpTable, DifferentiableExactlyWhereARuleExists) {
