@@ -37,8 +37,10 @@ BufferPtr constant_buffer(const ir::Node& constant) {
 struct RunBuffers {
   const ir::MemoryPlan& plan;
   Device device;  // where step results are allocated (the runner's device)
-  std::vector<BufferPtr> values;
-  std::vector<BufferPtr> free_slots;  // per slot: a dead buffer of the slot's size, or null
+  // Inline for the few values of one eager step's graph, which runs once per op.
+  absl::InlinedVector<BufferPtr, 8> values;
+  absl::InlinedVector<BufferPtr, 4>
+      free_slots;  // per slot: a dead buffer of the slot's size, or null
 
   // A fresh buffer for value v: its slot's dead buffer when there is one.
   BufferPtr take(const ir::Graph& graph, ir::ValueId v) {
@@ -62,7 +64,7 @@ struct RunBuffers {
 using KernelData = absl::InlinedVector<void*, 8>;
 KernelData kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunBuffers& run,
                        ir::ValueId pending) {
-  std::vector<BufferPtr>& buffers = run.values;
+  auto& buffers = run.values;
   KernelData data;
   for (size_t a = 0; a < step.arg_values.size(); ++a) {
     const ir::ValueId v = step.arg_values[a];
@@ -181,7 +183,7 @@ std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& pr
   RunBuffers run{computed ? *computed : program.memory, runner.device(), {}, {}};
   run.values.resize(static_cast<size_t>(graph.size()));
   run.free_slots.resize(static_cast<size_t>(run.plan.num_slots));
-  std::vector<BufferPtr>& buffers = run.values;
+  auto& buffers = run.values;
   for (ir::ValueId id = 0; id < graph.size(); ++id) {
     const ir::Node& node = graph.node(id);
     if (node.op != ir::Op::input) continue;

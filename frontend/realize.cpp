@@ -90,13 +90,10 @@ class TargetSet {
 
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options) {
   BuiltGraph built;
-  // Room up front: most graphs are one step of eager code, a few nodes and inputs, which would
-  // otherwise grow each vector two or three times.
+  // Room up front: most graphs are one step of eager code, a few nodes, which would otherwise
+  // grow the node list two or three times.
   constexpr size_t kFew = 4;
   built.graph.reserve(std::max(options.size_hint, kFew));
-  built.inputs.reserve(kFew);
-  built.input_nodes.reserve(kFew);
-  built.outputs.reserve(targets.size());
   NodeIds ids;
   std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
   // A reshape to the shape it already has (autograd's read markers, a second storage's copy
@@ -201,7 +198,10 @@ bool cheap_to_recompute(const LazyNode* value, uint64_t this_realization) {
   return true;
 }
 
-void realize_locked(std::vector<LazyPtr> targets, bool reading) {
+// The targets of one realization: the few a read asks for, then every pending storage content.
+using Targets = absl::InlinedVector<LazyPtr, 4>;
+
+void realize_locked(Targets targets, bool reading) {
   PendingState& state = pending_state();
   // Every pending storage content is computed in the same graph: one pass over shared work,
   // and nothing pending can still read a buffer that a later eager write changes. The one
@@ -245,7 +245,9 @@ void realize_locked(std::vector<LazyPtr> targets, bool reading) {
     targets.push_back(storage->value);
   }
 
-  std::erase_if(targets, [](const LazyPtr& t) { return t->realized(); });
+  targets.erase(std::remove_if(targets.begin(), targets.end(),
+                               [](const LazyPtr& t) { return t->realized(); }),
+                targets.end());
   if (targets.empty()) return;
   auto run_group = [&](absl::Span<const LazyPtr> group) {
     BuiltGraph built = build_graph(group, {.size_hint = size_hint});
@@ -303,14 +305,14 @@ void realize(absl::Span<const LazyPtr> targets) {
   fail_if_tracing("item(), tolist(), printing, data_ptr, a boolean mask or nonzero");
   PendingState& state = pending_state();
   std::lock_guard<std::mutex> lock(state.mutex);
-  realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()), /*reading=*/false);
+  realize_locked(Targets(targets.begin(), targets.end()), /*reading=*/false);
 }
 
 void realize_reading(absl::Span<const LazyPtr> targets) {
   fail_if_tracing("item(), tolist(), printing, data_ptr, a boolean mask or nonzero");
   PendingState& state = pending_state();
   std::lock_guard<std::mutex> lock(state.mutex);
-  realize_locked(std::vector<LazyPtr>(targets.begin(), targets.end()), /*reading=*/true);
+  realize_locked(Targets(targets.begin(), targets.end()), /*reading=*/true);
 }
 
 void realize_all() { realize({}); }

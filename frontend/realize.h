@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/types/span.h"
 #include "kiln/backends/backend.h"
 #include "kiln/frontend/lazy.h"
@@ -50,11 +51,13 @@ struct GraphBuildOptions {
   // About how many nodes the graph will have (0: unknown), so that it is allocated once.
   size_t size_hint = 0;
 };
+// Inline room for the few inputs and outputs of one eager step: a realization per op would
+// otherwise allocate each list.
 struct BuiltGraph {
   ir::Graph graph;
-  std::vector<backends::BufferPtr> inputs;
-  std::vector<LazyNode*> input_nodes;
-  std::vector<LazyNode*> outputs;  // unique targets, in graph output order
+  absl::InlinedVector<backends::BufferPtr, 4> inputs;
+  absl::InlinedVector<LazyNode*, 4> input_nodes;
+  absl::InlinedVector<LazyNode*, 4> outputs;  // unique targets, in graph output order
 };
 BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options);
 

@@ -3,6 +3,7 @@
 
 #include <ostream>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "kiln/frontend/autograd/record.h"
 #include "kiln/frontend/checks.h"
@@ -187,7 +188,7 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const { return frontend::make_tensor(frontend::read(*this)); }
 
 void eval(const std::vector<Tensor>& tensors) {
-  std::vector<frontend::LazyPtr> targets;
+  absl::InlinedVector<frontend::LazyPtr, 4> targets;
   for (const Tensor& t : tensors)
     if (t.defined()) targets.push_back(impl_of(t).storage->value);
   frontend::realize_reading(targets);
