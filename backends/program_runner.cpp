@@ -39,8 +39,8 @@ struct RunBuffers {
   Device device;  // where step results are allocated (the runner's device)
   // Inline for the few values of one eager step's graph, which runs once per op.
   absl::InlinedVector<BufferPtr, 8> values;
-  absl::InlinedVector<BufferPtr, 4>
-      free_slots;  // per slot: a dead buffer of the slot's size, or null
+  // Per slot: a dead buffer of the slot's size, or null.
+  absl::InlinedVector<BufferPtr, 4> free_slots;
 
   // A fresh buffer for value v: its slot's dead buffer when there is one.
   BufferPtr take(const ir::Graph& graph, ir::ValueId v) {

@@ -1,7 +1,7 @@
-// A map keyed by lazy nodes for the walks that recording and realization make over pending
-// graphs. Most walks see a handful of nodes (one eager op's fragment, one step's realization),
-// where scanning an inline array costs less than hashing into a heap table; past kInline
-// entries the map moves to a hash table, so large graphs stay linear.
+// A map keyed by lazy nodes for walks and lookups over a few of them (one eager op's autograd
+// fragment, the targets of one realization), where scanning an inline array costs less than
+// hashing into a heap table; past kInline entries the map moves to a hash table, so large
+// inputs stay linear. (build_graph's walk over whole pending graphs stamps the nodes instead.)
 #pragma once
 
 #include <cstddef>
@@ -26,7 +26,7 @@ class NodeMap {
     return it == large_.end() ? nullptr : &it->second;
   }
   bool contains(const LazyNode* node) const { return find(node) != nullptr; }
-  // `node` must not be in the map yet.
+  // A node added twice keeps its first value.
   void emplace(const LazyNode* node, V value) {
     if (large_.empty() && small_.size() < kInline) {
       small_.emplace_back(node, std::move(value));

@@ -12,6 +12,7 @@
 #include "absl/container/inlined_vector.h"
 #include "kiln/backends/backend.h"
 #include "kiln/frontend/compile/trace_state.h"
+#include "kiln/frontend/node_map.h"
 #include "kiln/frontend/realization_cache.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/runtime/error.h"
@@ -64,26 +65,16 @@ class NodeIds {
   uint64_t walk_;
 };
 
-// Membership in a list of targets (a copy: the list may grow after): usually a few (one value
-// read), scanned; a realization of everything pending has hundreds, hashed.
+// Membership in a list of targets (a copy: the list may grow after).
 class TargetSet {
  public:
   explicit TargetSet(absl::Span<const LazyPtr> targets) {
-    if (targets.size() > kScanned) {
-      for (const LazyPtr& t : targets) hashed_.insert(t.get());
-    } else {
-      for (const LazyPtr& t : targets) scanned_.push_back(t.get());
-    }
+    for (const LazyPtr& t : targets) nodes_.emplace(t.get(), true);
   }
-  bool operator()(const LazyNode* node) const {
-    if (!hashed_.empty()) return hashed_.contains(node);
-    return std::find(scanned_.begin(), scanned_.end(), node) != scanned_.end();
-  }
+  bool operator()(const LazyNode* node) const { return nodes_.contains(node); }
 
  private:
-  static constexpr size_t kScanned = 16;
-  absl::InlinedVector<const LazyNode*, kScanned> scanned_;
-  absl::flat_hash_set<const LazyNode*> hashed_;
+  NodeMap<bool> nodes_;
 };
 
 }  // namespace

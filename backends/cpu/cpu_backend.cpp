@@ -194,26 +194,21 @@ void* CpuKernelRunner::function(const ir::LoopKernel& kernel, Entry& entry, bool
 
 void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                           absl::Span<void* const> data) {
-  check_launch(kernel, launch, data.size());
-  if (parallel_extent(kernel, launch) == 0) return;  // nothing to compute or store
-  run_entry(kernel, launch, data, entry(kernel));
+  KernelMemo none;  // a look-up at every call
+  run_memoized(kernel, launch, data, none);
 }
 
 void CpuKernelRunner::run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                                    absl::Span<void* const> data, KernelMemo& memo) {
   check_launch(kernel, launch, data.size());
-  if (parallel_extent(kernel, launch) == 0) return;
+  const int64_t extent = parallel_extent(kernel, launch);
+  if (extent == 0) return;  // nothing to compute or store
   auto* found = static_cast<Entry*>(memo.found.load(std::memory_order_acquire));
   if (found == nullptr) {
-    found = &entry(kernel);
+    found = &this->entry(kernel);
     memo.found.store(found, std::memory_order_release);
   }
-  run_entry(kernel, launch, data, *found);
-}
-
-void CpuKernelRunner::run_entry(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-                                absl::Span<void* const> data, Entry& entry) {
-  const int64_t extent = parallel_extent(kernel, launch);
+  Entry& entry = *found;
   if (!entry.native) {
     ++evaluated_runs;
     interp::LoopEvaluator evaluator;

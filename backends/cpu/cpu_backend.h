@@ -49,7 +49,7 @@ class CpuKernelRunner final : public KernelRunner {
 
   void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
            absl::Span<void* const> data) override;
-  // The memo holds the kernel's table entry.
+  // The memo holds the kernel's table entry (run() passes a fresh one).
   void run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                     absl::Span<void* const> data, KernelMemo& memo) override;
   // matmul on the blocked matmul of matmul.h, its epilogue tile by tile (matmul_step.cpp);
@@ -71,8 +71,6 @@ class CpuKernelRunner final : public KernelRunner {
   struct Table;
   // The kernel's entry in the table, added at the first call.
   Entry& entry(const ir::LoopKernel& kernel);
-  void run_entry(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-                 absl::Span<void* const> data, Entry& entry);
   // The kernel's function (or partial reduction), compiled or loaded at the first call.
   void* function(const ir::LoopKernel& kernel, Entry& entry, bool partial);
 
