@@ -44,9 +44,17 @@ std::string why_not_expr(const LoopKernel& k, size_t i) {
 
 std::string why_not_reduction(const LoopKernel& k) {
   if (k.reduced_dims < 1 || k.reduced_dims > k.rank) return "bad reduced_dims";
-  if (k.stores.size() != 1) return "reduction with several stores";
   const DType in = k.exprs[k.stores[0].second].dtype;
   const DType out = k.args[k.stores[0].first].dtype;
+  // Several stores (passes/group_kernels.h): one accumulator each, all of one dtype, which
+  // the code generators' sum and product loops rely on.
+  if (k.stores.size() > 1) {
+    if (k.reduce_op != Op::sum && k.reduce_op != Op::prod)
+      return absl::StrCat("several stores of ", sv(op_name(k.reduce_op)));
+    for (const auto& [arg, expr] : k.stores)
+      if (k.exprs[expr].dtype != in || k.args[arg].dtype != out)
+        return "reduction stores of different dtypes";
+  }
   switch (k.reduce_op) {
     case Op::sum:
     case Op::prod:

@@ -21,8 +21,8 @@
 // (float16/bfloat16 round to nearest even after every op, integers wrap, float->int casts
 // saturate with NaN -> 0). Transcendental functions (exp, log, sin, pow, tanh, ...) call libm
 // or its vector variants from libmvec, which may differ from the scalar libm call the
-// interpreter makes by a few ulp. Floating sums accumulate in double with reassociation
-// allowed (so they vectorize): deterministic for a given size, and as accurate as the
+// interpreter makes by a few ulp. Floating sums accumulate in double in an order fixed by the
+// sizes (lanes, codegen_reduce.cpp): the same on every CPU, and as accurate as the
 // interpreter's pairwise double sum for anything stored as float32 or narrower.
 //
 // This header includes no LLVM header (emit_kernel's result type is only declared).
@@ -69,8 +69,9 @@ llvm::orc::ThreadSafeModule emit_kernel(const ir::LoopKernel& kernel, std::strin
 
 // Splitting one reduction across threads (when there are fewer kept points than threads):
 // a partial function reduces the flat range [begin, end) of the reduced dims (row-major) for
-// the kept point `point` into a ReductionState; the caller combines the states of consecutive
-// ranges in order and stores the result (split_reduction.h).
+// the kept point `point` into one ReductionState per store (state[0..stores)); the caller
+// combines the states of consecutive ranges in order and stores the results
+// (split_reduction.h).
 struct ReductionState {
   int64_t value = 0;  // the accumulator: an int64, or the bits of a double (floating kernels)
   int64_t index = 0;  // argmax/argmin: the flat reduced index of the best element so far

@@ -89,6 +89,8 @@ class KernelEmitter {
   void step_kept(llvm::Value* count, llvm::BasicBlock* next, llvm::BasicBlock* exit);
   llvm::Type* acc_type();
   llvm::Value* acc_init();
+  // Per store, `count` accumulators (allocas of acc_type()).
+  Values store_accumulators(llvm::Value* count);
   // The nested loops over reduced dims [d, rank) in row-major order; `inner` runs at each
   // point of them with the arg offsets there and the point's flat reduced index. With
   // `hoist`, loads that do not move along the innermost dim are done before its loop.
@@ -98,17 +100,27 @@ class KernelEmitter {
   // One element into an accumulator; `index` (null: not tracked, for an amax/amin whose
   // elements come in order) follows the extremes' winning element.
   void accumulate(llvm::Value* value, llvm::Value* flat, llvm::Value* acc, llvm::Value* index);
-  // The extremes (amax, amin, argmax, argmin) scan a row in kExtremeLanes interleaved lanes.
-  // Element j of a row goes to lane j % kExtremeLanes, so every lane still sees its elements
-  // in order; the lanes are independent, so the scan vectorizes. lanes_init fills the lanes'
-  // accumulators and indices (index: `first`, the flat index of the range's first element);
-  // scan_row_in_lanes scans `length` elements along the innermost dim from `bases`, the first
-  // at flat index `flat`; combine_lanes leaves in (acc, index) what one sequential scan of
-  // all elements gives: the first NaN, else the first element equal to the extreme.
-  void lanes_init(llvm::Value* accs, llvm::Value* indices, llvm::Value* first);
+  // The extremes (amax, amin, argmax, argmin) and floating sums scan a row in `count`
+  // interleaved lanes (codegen_reduce.cpp). Element j of a row goes to lane j % count, so
+  // every lane still sees its elements in order; the lanes are independent, so the scan
+  // vectorizes. Lanes holds, per store, `count` accumulators, and for the extremes `count`
+  // indices. lanes_init fills them
+  // (index: `first`, the flat index of the range's first element); scan_row_in_lanes scans
+  // `length` elements along the innermost dim from `bases`, the first at flat index `flat`;
+  // combine_lanes folds the lanes into accs (one per store) and index: for a sum, the lanes
+  // added pairwise; for an extreme, what one sequential scan of all elements gives: the first
+  // NaN, else the first element equal to the extreme.
+  struct Lanes {
+    int64_t count = 0;
+    Values accs;
+    llvm::Value* indices = nullptr;
+  };
+  bool scans_in_lanes();
+  Lanes make_lanes();
+  void lanes_init(const Lanes& lanes, llvm::Value* first);
   void scan_row_in_lanes(const Values& bases, llvm::Value* length, llvm::Value* flat,
-                         llvm::Value* accs, llvm::Value* indices);
-  void combine_lanes(llvm::Value* accs, llvm::Value* indices, llvm::Value* acc, llvm::Value* index);
+                         const Lanes& lanes);
+  void combine_lanes(const Lanes& lanes, const Values& accs, llvm::Value* index);
   // The nested loops over the reduced dims [d, rank - 1); `row` runs for each row of the
   // innermost dim with the arg offsets at its start and its first element's flat index.
   void reduced_rows(int32_t d, const Values& bases, llvm::Value* flat, const ReducedBody& row);

@@ -67,10 +67,12 @@ void store(DType dtype, void* address, double f, int64_t i) {
   throw Error("cpu backend: unknown dtype");
 }
 
-// Combines the states of one kept point's consecutive ranges and stores the result.
-void combine(const ir::LoopKernel& k, absl::Span<const ReductionState> states, void* out) {
-  const DType dtype = k.exprs[k.stores[0].second].dtype;
-  const DType out_dtype = k.args[k.stores[0].first].dtype;
+// Combines the states of one kept point's consecutive ranges for store `which` and stores
+// the result.
+void combine(const ir::LoopKernel& k, size_t which, absl::Span<const ReductionState> states,
+             void* out) {
+  const DType dtype = k.exprs[k.stores[which].second].dtype;
+  const DType out_dtype = k.args[k.stores[which].first].dtype;
   const Op op = k.reduce_op;
   const bool want_max = op == Op::amax || op == Op::argmax;
   const bool arg = op == Op::argmax || op == Op::argmin;
@@ -125,7 +127,9 @@ void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& l
                          PartialFunction partial, int64_t ranges) {
   const int64_t points = parallel_extent(kernel, launch);
   const int64_t work = work_per_point(kernel, launch);
-  std::vector<ReductionState> states(static_cast<size_t>(points * ranges));
+  // One state per (point, range, store), a partial call filling its stores' states.
+  const size_t stores = kernel.stores.size();
+  std::vector<ReductionState> states(static_cast<size_t>(points * ranges) * stores);
   // Range r of a point: [r * q + min(r, m), (r + 1) * q + min(r + 1, m)) with work = q * ranges +
   // m.
   const int64_t q = work / ranges, m = work % ranges;
@@ -134,24 +138,27 @@ void run_split_reduction(const ir::LoopKernel& kernel, const ir::KernelLaunch& l
     for (int64_t t = begin; t < end; ++t) {
       const int64_t r = t % ranges;
       partial(data.data(), sizes, strides, launch.offsets.data(), bound(r), bound(r + 1),
-              t / ranges, &states[static_cast<size_t>(t)]);
+              t / ranges, &states[static_cast<size_t>(t) * stores]);
     }
   });
   // The output element of each kept point (its strides over the reduced dims are 0).
   const int32_t kept = kernel.rank - kernel.reduced_dims;
-  const size_t out = static_cast<size_t>(kernel.stores[0].first);
-  const size_t size = itemsize(kernel.args[out].dtype);
-  for (int64_t p = 0; p < points; ++p) {
-    int64_t offset = launch.offsets[out];
-    for (int64_t d = kept - 1, rest = p; d >= 0; --d) {
-      offset += (rest % launch.sizes[d]) * launch.strides[out][d];
-      rest /= launch.sizes[d];
+  std::vector<ReductionState> point_states(static_cast<size_t>(ranges));
+  for (size_t s = 0; s < stores; ++s) {
+    const size_t out = static_cast<size_t>(kernel.stores[s].first);
+    const size_t size = itemsize(kernel.args[out].dtype);
+    for (int64_t p = 0; p < points; ++p) {
+      int64_t offset = launch.offsets[out];
+      for (int64_t d = kept - 1, rest = p; d >= 0; --d) {
+        offset += (rest % launch.sizes[d]) * launch.strides[out][d];
+        rest /= launch.sizes[d];
+      }
+      for (int64_t r = 0; r < ranges; ++r)
+        point_states[static_cast<size_t>(r)] =
+            states[static_cast<size_t>(p * ranges + r) * stores + s];
+      auto* address = static_cast<unsigned char*>(data[out]) + offset * static_cast<int64_t>(size);
+      combine(kernel, s, point_states, address);
     }
-    auto* address = static_cast<unsigned char*>(data[out]) + offset * static_cast<int64_t>(size);
-    combine(kernel,
-            absl::MakeConstSpan(states).subspan(static_cast<size_t>(p * ranges),
-                                                static_cast<size_t>(ranges)),
-            address);
   }
 }
 

@@ -263,8 +263,10 @@ class Emitter {
 void Emitter::reduction(const std::string& symbol, Variant variant, const std::string& base) {
   const Op op = k_.reduce_op;
   const int32_t kept = kept_dims(k_);
+  // Several stores are sums or products of one dtype (ir::verify_kernel): one accumulator
+  // each (acc, acc_1, ...), fed from one evaluation of the expressions per element.
+  const size_t stores = k_.stores.size();
   const DType in = k_.exprs[static_cast<size_t>(k_.stores[0].second)].dtype;
-  const size_t out = static_cast<size_t>(k_.stores[0].first);
   const std::string ct = codegen::compute_type(in);
   const bool floating = ct != "i64";
   const bool extreme = op == Op::amax || op == Op::amin || op == Op::argmax || op == Op::argmin;
@@ -272,34 +274,53 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   const std::string acc_t = extreme ? ct : (floating ? "double" : "i64");
   std::string identity = "0";
   if (op == Op::prod) identity = "1";
-  // Folds the state (o, oi) into (acc, idx); idx -1: no element yet.
-  std::string combine;
-  if (op == Op::sum) combine = floating ? "acc = acc + o;" : "acc = k_add(acc, o);";
-  if (op == Op::prod) combine = floating ? "acc = acc * o;" : "acc = k_mul(acc, o);";
-  if (extreme) {
-    // The interpreter's sequential rule over any split: the first NaN, else the first index of
-    // the extreme value.
-    combine = absl::StrCat(
+  // Store 0 keeps the plain names (acc, o, s_acc); store s > 0 gets acc_s, o_s, s_acc_s ("o1"
+  // would be argument 1's offset).
+  auto name = [](const char* stem, size_t s) {
+    return s == 0 ? std::string(stem) : absl::StrCat(stem, "_", s);
+  };
+  // Folds the state (o, oi) of store s into (acc, idx); idx -1: no element yet.
+  auto combine = [&](size_t s) {
+    const std::string acc = name("acc", s), o = name("o", s);
+    if (op == Op::sum)
+      return floating ? absl::StrCat(acc, " = ", acc, " + ", o, ";")
+                      : absl::StrCat(acc, " = k_add(", acc, ", ", o, ");");
+    if (op == Op::prod)
+      return floating ? absl::StrCat(acc, " = ", acc, " * ", o, ";")
+                      : absl::StrCat(acc, " = k_mul(", acc, ", ", o, ");");
+    // The interpreter's sequential rule over any split: the first NaN, else the first index
+    // of the extreme value.
+    return absl::StrCat(
         "if (oi >= 0) { bool take; if (idx < 0) take = true; else { const bool an = acc != acc, "
         "bn = o != o; if (an || bn) take = bn && (!an || oi < idx); else if (o == acc) take = oi "
         "< idx; else take = o ",
         want_max ? ">" : "<", " acc; } if (take) { acc = o; idx = oi; } }");
-  }
-  const DType out_t = k_.args[out].dtype;
-  auto store_result = [&] {
+  };
+  auto init_accumulators = [&] {
+    for (size_t s = 0; s < stores; ++s)
+      c_.line(absl::StrCat(acc_t, " ", name("acc", s), " = (", acc_t, ")", identity, ";"));
+  };
+  auto store_result = [&](size_t s) {
+    const size_t out = static_cast<size_t>(k_.stores[s].first);
+    const DType out_t = k_.args[out].dtype;
     std::string result;
     if (op == Op::argmax || op == Op::argmin) {
       result = "(idx < 0 ? (i64)0 : idx)";
     } else if (extreme) {
       result = codegen::from_compute(out_t, "acc");
     } else {
-      result = codegen::from_compute(out_t, absl::StrCat("(", ct, ")acc"));
+      result = codegen::from_compute(out_t, absl::StrCat("(", ct, ")", name("acc", s)));
     }
     c_.line(absl::StrCat(ptr(out), "[b", out, "] = ", codegen::to_memory(out_t, result), ";"));
   };
+  // work: the values of (point, split, store), then the indices of (point, split).
   const std::string work =
       absl::StrCat(acc_t, "* work_v = (", acc_t, "*)work; i64* work_i = (i64*)((char*)work + ",
-                   "points * splits * 8);");
+                   "points * splits * ", 8 * stores, ");");
+  auto work_slot = [&](const std::string& split, size_t s) {
+    if (stores == 1) return absl::StrCat("work_v[pt * splits + ", split, "]");
+    return absl::StrCat("work_v[(pt * splits + ", split, ") * ", stores, " + ", s, "]");
+  };
   if (variant == Variant::kCombine) {
     header(symbol, base, ", const i64 splits, void* work");
     c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
@@ -308,17 +329,21 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
         "for (i64 pt = (i64)blockIdx.x * blockDim.x + threadIdx.x; pt < points; pt += "
         "(i64)gridDim.x * blockDim.x)");
     coordinates("pt", 0, kept);
-    c_.line(absl::StrCat("const i64 b", out, " = ", w(words_.offset(out)), offset_sum(out, 0, kept),
-                         ";"));
-    c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
+    for (size_t s = 0; s < stores; ++s) {
+      const size_t out = static_cast<size_t>(k_.stores[s].first);
+      c_.line(absl::StrCat("const i64 b", out, " = ", w(words_.offset(out)),
+                           offset_sum(out, 0, kept), ";"));
+    }
+    init_accumulators();
     c_.line("i64 idx = -1;");
     c_.open("for (i64 s = 0; s < splits; ++s)");
-    c_.line(absl::StrCat("const ", acc_t, " o = work_v[pt * splits + s];"));
+    for (size_t s = 0; s < stores; ++s)
+      c_.line(absl::StrCat("const ", acc_t, " ", name("o", s), " = ", work_slot("s", s), ";"));
     c_.line("const i64 oi = work_i[pt * splits + s];");
     c_.line("(void)oi;");
-    c_.line(combine);
+    for (size_t s = 0; s < stores; ++s) c_.line(combine(s));
     c_.close();
-    store_result();
+    for (size_t s = 0; s < stores; ++s) store_result(s);
     c_.close();
     c_.close();
     return;
@@ -335,14 +360,15 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   } else {
     c_.line("const i64 r_begin = 0, r_end = rn;");
   }
-  c_.line(absl::StrCat("__shared__ ", acc_t, " s_acc[32];"));
+  for (size_t s = 0; s < stores; ++s)
+    c_.line(absl::StrCat("__shared__ ", acc_t, " ", name("s_acc", s), "[32];"));
   c_.line("__shared__ i64 s_idx[32];");
   c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
   coordinates("pt", 0, kept);
   for (size_t a = 0; a < k_.args.size(); ++a)
     c_.line(
         absl::StrCat("const i64 b", a, " = ", w(words_.offset(a)), offset_sum(a, 0, kept), ";"));
-  c_.line(absl::StrCat(acc_t, " acc = (", acc_t, ")", identity, ";"));
+  init_accumulators();
   c_.line("i64 idx = -1;");
   c_.line("(void)idx;");
   c_.open("for (i64 r = r_begin + threadIdx.x; r < r_end; r += blockDim.x)");
@@ -354,43 +380,51 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
       c_.line(absl::StrCat("const i64 o", a, " = b", a, offset_sum(a, kept, k_.rank), ";"));
     }
     body([&](int32_t a) { return absl::StrCat(ptr(static_cast<size_t>(a)), "[o", a, "]"); }, "");
-    const std::string v = codegen::to_compute(in, absl::StrCat("v", k_.stores[0].second));
-    if (extreme) {
-      c_.line(absl::StrCat("const ", ct, " o = ", v, ";"));
-      c_.line("const i64 oi = r;");
-    } else {
-      c_.line(absl::StrCat("const ", acc_t, " o = (", acc_t, ")", v, ";"));
+    for (size_t s = 0; s < stores; ++s) {
+      const std::string v = codegen::to_compute(in, absl::StrCat("v", k_.stores[s].second));
+      if (extreme) {
+        c_.line(absl::StrCat("const ", ct, " o = ", v, ";"));
+        c_.line("const i64 oi = r;");
+      } else {
+        c_.line(absl::StrCat("const ", acc_t, " ", name("o", s), " = (", acc_t, ")", v, ";"));
+      }
+      c_.line(combine(s));
     }
-    c_.line(combine);
     c_.close();
   }
   c_.close();
   // Warp, then block.
   auto warp_reduce = [&] {
     c_.open("for (int s = 16; s > 0; s >>= 1)");
-    c_.line(absl::StrCat("const ", acc_t, " o = __shfl_down_sync(0xffffffffu, acc, s);"));
+    for (size_t s = 0; s < stores; ++s)
+      c_.line(absl::StrCat("const ", acc_t, " ", name("o", s), " = __shfl_down_sync(0xffffffffu, ",
+                           name("acc", s), ", s);"));
     if (extreme) c_.line("const i64 oi = __shfl_down_sync(0xffffffffu, idx, s);");
-    c_.line(combine);
+    for (size_t s = 0; s < stores; ++s) c_.line(combine(s));
     c_.close();
   };
   warp_reduce();
   c_.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;");
   c_.open("if (lane == 0)");
-  c_.line("s_acc[warp] = acc;");
+  for (size_t s = 0; s < stores; ++s)
+    c_.line(absl::StrCat(name("s_acc", s), "[warp] = ", name("acc", s), ";"));
   c_.line("s_idx[warp] = idx;");
   c_.close();
   c_.line("__syncthreads();");
   c_.open("if (warp == 0)");
   c_.line("const int warps = (blockDim.x + 31) >> 5;");
-  c_.line(absl::StrCat("acc = lane < warps ? s_acc[lane] : (", acc_t, ")", identity, ";"));
+  for (size_t s = 0; s < stores; ++s)
+    c_.line(absl::StrCat(name("acc", s), " = lane < warps ? ", name("s_acc", s), "[lane] : (",
+                         acc_t, ")", identity, ";"));
   c_.line("idx = lane < warps ? s_idx[lane] : -1;");
   warp_reduce();
   c_.open("if (lane == 0)");
   if (partial) {
-    c_.line("work_v[pt * splits + blockIdx.y] = acc;");
+    for (size_t s = 0; s < stores; ++s)
+      c_.line(absl::StrCat(work_slot("blockIdx.y", s), " = ", name("acc", s), ";"));
     c_.line("work_i[pt * splits + blockIdx.y] = idx;");
   } else {
-    store_result();
+    for (size_t s = 0; s < stores; ++s) store_result(s);
   }
   c_.close();
   c_.close();
@@ -445,6 +479,10 @@ std::vector<uint64_t> param_words(const LoopKernel& k, const ir::KernelLaunch& l
   if (needs_error_word(k)) words.push_back(reinterpret_cast<uint64_t>(error_word));
   if (words.empty()) words.push_back(0);
   return words;
+}
+
+size_t split_workspace_bytes(const LoopKernel& k, const SplitPlan& plan) {
+  return static_cast<size_t>(plan.points * plan.splits) * (8 * k.stores.size() + 8);
 }
 
 SplitPlan split_plan(const LoopKernel& k, const ir::KernelLaunch& launch, int multiprocessors) {

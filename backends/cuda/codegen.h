@@ -66,9 +66,10 @@ LaunchShape launch_shape(const ir::LoopKernel& kernel, const ir::KernelLaunch& l
 // Reduction kernels are emitted with two more functions in their module, SYMBOL_part and
 // SYMBOL_comb, for launches with few kept points and long rows: SYMBOL_part (grid: points x
 // splits, extra parameters `i64 chunk, void* work`) reduces `chunk` consecutive reduced
-// elements per block into a state in `work` (points * splits * 16 bytes: values, then
-// indices), and SYMBOL_comb (one thread per point, extra parameters `i64 splits, void* work`)
-// combines each point's states in order and stores the result.
+// elements per block into a state in `work` (split_workspace_bytes: the 8-byte values of each
+// point, split and store, then the indices of each point and split), and SYMBOL_comb (one
+// thread per point, extra parameters `i64 splits, void* work`) combines each point's states in
+// order and stores the results.
 struct SplitPlan {
   int64_t splits = 1;  // 1: the plain one-block-per-point kernel
   int64_t chunk = 0;
@@ -76,6 +77,7 @@ struct SplitPlan {
 };
 SplitPlan split_plan(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                      int multiprocessors);
+size_t split_workspace_bytes(const ir::LoopKernel& kernel, const SplitPlan& plan);
 
 // The code shared by every kernel: storage types, float16/bfloat16 conversions as bit
 // manipulation (runtime/half.h's exactly), saturating float->int, wrapping integer helpers.

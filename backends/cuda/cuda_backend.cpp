@@ -128,8 +128,7 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   const SplitPlan plan = split_plan(kernel, launch_args, sms);
   if (plan.splits > 1) {
     // Few long rows: partial states per (point, split) in a workspace, then one combine.
-    BufferPtr workspace =
-        runtime::Buffer::allocate(static_cast<size_t>(plan.points * plan.splits) * 16, device());
+    BufferPtr workspace = runtime::Buffer::allocate(split_workspace_bytes(kernel, plan), device());
     void* work = workspace->data();
     rc::CUfunction part = cuda_function(index_, key, symbol + "_part",
                                         [&] { return emit_cuda_kernel(kernel, symbol); });

@@ -171,13 +171,12 @@ TEST(CpuCodegen, ColumnReductionsVectorizeAcrossKeptPoints) {
   EXPECT_NE(argmax.find(" x i64>"), std::string::npos) << argmax;
 }
 
-TEST(CpuCodegen, OnlyTheSumAccumulationReassociates) {
+TEST(CpuCodegen, NothingReassociates) {
+  // Floating sums vectorize through their lanes (codegen_reduce.cpp), in an order the
+  // compiler may not change: no reassoc, and no other fast-math flag.
   const ir::ProgramStep step = only_kernel(sum_graph(float32, {10, 1000}, {1}));
   const std::string text = emit_kernel_ir(step.kernel, "kiln_test_flags");
-  size_t count = 0;
-  for (size_t at = text.find("reassoc"); at != std::string::npos; at = text.find("reassoc", at + 1))
-    ++count;
-  EXPECT_EQ(count, 1u) << text;
+  EXPECT_EQ(text.find("reassoc"), std::string::npos) << text;
   EXPECT_EQ(text.find("fast"), std::string::npos) << text;
   EXPECT_EQ(text.find("contract"), std::string::npos) << text;
 }

@@ -2,7 +2,7 @@
 // the reference interpreter and on CpuBackend with the same inputs.
 //
 // With RandomGraphOptions::exact_float_math the graphs avoid what LLVM may round differently
-// (libmvec's transcendental functions, reassociated floating sums and the blocked matmul's
+// (libmvec's transcendental functions, floating sums in their lane order and the blocked matmul's
 // float accumulation), so the bar is bit-identical output. With every op, the bar is that the
 // backend never throws, returns the right sizes, and agrees bit for bit on every graph that
 // happens to have no such op.

@@ -174,16 +174,6 @@ TEST(CpuReduce, SizesAroundTheVectorWidth) {
   }
 }
 
-// Restores the pool size on scope exit.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : old_(runtime::num_threads()) { runtime::set_num_threads(n); }
-  ~ThreadCount() { runtime::set_num_threads(old_); }
-
- private:
-  int old_;
-};
-
 TEST(CpuReduce, ThreadChunkBoundaries) {
   ThreadCount threads(4);
   // Around 32K elements of work per chunk: kept extents that split into several chunks.

@@ -25,6 +25,7 @@
 #include "kiln/runtime/buffer.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/half.h"
+#include "kiln/runtime/thread_pool.h"
 
 namespace kiln::backends::cpu::testing {
 
@@ -46,7 +47,7 @@ enum class Data {
   kPositive,   // floats in (0, 4], ints in [1, 9], bools true
   kModerate,   // kSpecial without float magnitudes above 65520 (NaN and infinities stay):
                // sums that do not cancel catastrophically, so the order of additions that
-               // reassociation changes cannot matter beyond rounding
+               // lanes (codegen_reduce.cpp) change cannot matter beyond rounding
 };
 
 inline const std::vector<double>& special_floats() {
@@ -162,6 +163,18 @@ inline BufferPtr make_data(DType dtype, int64_t n, uint32_t seed, Data kind = Da
   }
   return buffer;
 }
+
+// Restores the pool size on scope exit.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : old_(runtime::num_threads()) { runtime::set_num_threads(n); }
+  ~ThreadCount() { runtime::set_num_threads(old_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int old_;
+};
 
 // Allowed differences between two floating outputs: within `ulps` units in the last place of
 // the stored dtype, or within `relative` of max(1, |expected|). Integers and bool are exact.

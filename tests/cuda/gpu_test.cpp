@@ -136,6 +136,26 @@ TEST(CudaKernels, SplitReductionsOfLongRows) {
   EXPECT_EQ(ones({1 << 21}, int64).cuda().sum().item<int64_t>(), int64_t{1} << 21);
 }
 
+TEST(CudaKernels, SiblingSumsGiveTheBitsOfEachSumAlone) {
+  GPU_KERNELS_OR_SKIP();
+  // sum(x), sum(x * y), sum(y * y) computed together run as one kernel with three
+  // accumulators (passes/group_kernels.h); each must be what the kernel of that sum alone
+  // gives, on the plain path (many rows) and the split one (few long rows).
+  manual_seed(3);
+  for (const Shape& shape : {Shape{37, 1000}, Shape{3, 1 << 20}}) {
+    const Tensor x = randn(shape, float64).cuda(), y = randn(shape, float64).cuda();
+    const Tensor a = x.sum(1), b = (x * y).sum(1), c = (y * y).sum(1);
+    eval(a, b, c);
+    const Tensor alone[] = {x.sum(1), (x * y).sum(1), (y * y).sum(1)};
+    const Tensor* together[] = {&a, &b, &c};
+    for (int i = 0; i < 3; ++i) {
+      eval(alone[i]);
+      EXPECT_TRUE(equal(together[i]->cpu(), alone[i].cpu())) << "sum " << i;
+    }
+    EXPECT_TRUE(allclose(b.cpu(), (x.cpu() * y.cpu()).sum(1), 1e-9, 1e-9));
+  }
+}
+
 TEST(CudaKernels, IntegerDivisionByZeroThrows) {
   GPU_KERNELS_OR_SKIP();
   ir::Graph g;

@@ -14,6 +14,7 @@
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/matmul.h"
 #include "kiln/backends/cuda/nvrtc.h"
+#include "kiln/ir/graph.h"
 #include "kiln/passes/lower_program.h"
 #include "kiln/passes/pipeline.h"
 
@@ -58,6 +59,43 @@ TEST(NvrtcLowering, RandomGraphKernelsCompile) {
   EXPECT_GT(kernels, 40);
   try {
     const auto module = backends::cuda::nvrtc_compile(unit, "random_graphs", 90);
+    EXPECT_TRUE(module.is_cubin);
+  } catch (const std::exception& e) {
+    FAIL() << e.what();
+  }
+}
+
+// Sibling sums and products (one kernel, several accumulators) and elementwise siblings, of
+// every accumulator type: the multi-output kernels of passes/group_kernels.h compile.
+TEST(NvrtcLowering, GroupedKernelsCompile) {
+  if (!backends::cuda::nvrtc_available()) GTEST_SKIP() << backends::cuda::why_nvrtc_unavailable();
+  std::string unit(backends::cuda::cuda_prelude());
+  int kernels = 0;
+  for (DType t : {float32, float64, float16, int64, int32}) {
+    for (ir::Op op : {ir::Op::sum, ir::Op::prod}) {
+      const std::string ty(short_name(t));
+      const std::string red(ir::op_name(op));
+      std::string text = "%0 = input() {index=0} : " + ty + "[8, 300]\n" +
+                         "%1 = input() {index=1} : " + ty + "[8, 300]\n" +
+                         "%2 = mul(%0, %1) : " + ty + "[8, 300]\n" +  //
+                         "%3 = " + red + "(%0) {axes=[1], keepdim=false} : " + ty + "[8]\n" +
+                         "%4 = " + red + "(%2) {axes=[1], keepdim=false} : " + ty + "[8]\n" +
+                         "%5 = sub(%0, %1) : " + ty + "[8, 300]\n" + "return %2, %3, %4, %5\n";
+      absl::StatusOr<ir::Graph> g = ir::parse_graph(text);
+      ASSERT_TRUE(g.ok()) << g.status();
+      const ir::Program program = passes::lower_program(*g);
+      ASSERT_EQ(program.steps.size(), 2u) << text;
+      for (const ir::ProgramStep& step : program.steps) {
+        EXPECT_EQ(step.kernel.stores.size(), 2u) << ir::to_string(step.kernel);
+        ASSERT_EQ(backends::cuda::why_not_emittable(step.kernel), "");
+        const std::string symbol = absl::StrCat("g", kernels++);
+        unit += backends::cuda::emit_cuda_kernel(step.kernel, symbol)
+                    .substr(backends::cuda::cuda_prelude().size());
+      }
+    }
+  }
+  try {
+    const auto module = backends::cuda::nvrtc_compile(unit, "grouped_kernels", 90);
     EXPECT_TRUE(module.is_cubin);
   } catch (const std::exception& e) {
     FAIL() << e.what();

@@ -85,7 +85,15 @@ TEST(KernelVerify, ReductionRules) {
   k.args.push_back({float32, true});
   k.layouts.emplace_back();
   k.stores.push_back({2, 1});
-  EXPECT_EQ(fault(k), "reduction with several stores");
+  EXPECT_EQ(fault(k), "");  // two sums of one value (passes/group_kernels.h)
+  k.reduce_op = Op::amax;
+  EXPECT_EQ(fault(k), "several stores of amax");
+  k.reduce_op = Op::prod;
+  EXPECT_EQ(fault(k), "");
+  k.args[2].dtype = float64;
+  k.exprs.push_back(op(Op::cast, float64, {1}));
+  k.stores[1] = {2, 2};
+  EXPECT_EQ(fault(k), "reduction stores of different dtypes");
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 #include <string>
 
 #include "kiln/ir/graph.h"
+#include "kiln/passes/fusion.h"
+#include "kiln/passes/lower_loops.h"
 #include "kiln/passes/lower_program.h"
+#include "kiln/passes/plan_memory.h"
 
 namespace kiln::passes {
 namespace {
@@ -50,8 +53,10 @@ std::string chain_of_heavy_values() {
 TEST(PlanMemory, DeadBuffersAreReusedBySameSizedValues) {
   auto g = ir::parse_graph(chain_of_heavy_values());
   ASSERT_TRUE(g.ok()) << g.status();
-  const ir::Program program = lower_program(*g);
-  const ir::MemoryPlan& plan = program.memory;
+  // One kernel per materialized value (no grouping of siblings), so that each value has its
+  // own step.
+  const ir::Program program = lower_to_loops(*g, plan_fusion(*g));
+  const ir::MemoryPlan plan = plan_memory(*g, program);
   ASSERT_EQ(plan.release_after.size(), program.steps.size());
   // The three heavy values are intermediates with slots; the first and the last share one.
   std::vector<ir::ValueId> slotted;
