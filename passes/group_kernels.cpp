@@ -148,6 +148,182 @@ ValueId first_result(const ProgramStep& step) {
   return first;
 }
 
+// Drops from kernel step `step` every expression no store needs and every argument no
+// expression or store uses.
+void compact(ProgramStep& step) {
+  const LoopKernel& k = step.kernel;
+  std::vector<bool> live(k.exprs.size(), false);
+  for (const auto& [arg, expr] : k.stores) live[static_cast<size_t>(expr)] = true;
+  for (size_t i = k.exprs.size(); i-- > 0;)
+    if (live[i])
+      for (int32_t o : k.exprs[i].operands) live[static_cast<size_t>(o)] = true;
+  std::vector<bool> used(k.args.size(), false);
+  for (size_t i = 0; i < k.exprs.size(); ++i)
+    if (live[i] && k.exprs[i].kind == KernelExpr::Kind::kLoad)
+      used[static_cast<size_t>(k.exprs[i].arg)] = true;
+  for (const auto& [arg, expr] : k.stores) used[static_cast<size_t>(arg)] = true;
+  std::vector<int32_t> arg_map(k.args.size(), -1), expr_map(k.exprs.size(), -1);
+  ProgramStep out = step;
+  out.kernel.args.clear();
+  out.kernel.layouts.clear();
+  out.kernel.exprs.clear();
+  out.kernel.stores.clear();
+  out.launch.strides.clear();
+  out.launch.offsets.clear();
+  out.arg_values.clear();
+  for (size_t a = 0; a < k.args.size(); ++a) {
+    if (!used[a]) continue;
+    arg_map[a] = static_cast<int32_t>(out.kernel.args.size());
+    out.kernel.args.push_back(k.args[a]);
+    out.kernel.layouts.push_back(k.layouts[a]);
+    out.launch.strides.push_back(step.launch.strides[a]);
+    out.launch.offsets.push_back(step.launch.offsets[a]);
+    out.arg_values.push_back(step.arg_values[a]);
+  }
+  for (size_t i = 0; i < k.exprs.size(); ++i) {
+    if (!live[i]) continue;
+    KernelExpr e = k.exprs[i];
+    if (e.kind == KernelExpr::Kind::kLoad) e.arg = arg_map[static_cast<size_t>(e.arg)];
+    for (int32_t& o : e.operands) o = expr_map[static_cast<size_t>(o)];
+    expr_map[i] = static_cast<int32_t>(out.kernel.exprs.size());
+    out.kernel.exprs.push_back(std::move(e));
+  }
+  for (const auto& [arg, expr] : k.stores)
+    out.kernel.stores.emplace_back(arg_map[static_cast<size_t>(arg)],
+                                   expr_map[static_cast<size_t>(expr)]);
+  step = std::move(out);
+}
+
+void drop_store(ProgramStep& step, ValueId value) {
+  std::erase_if(step.kernel.stores, [&](const std::pair<int32_t, int32_t>& store) {
+    return step.arg_values[static_cast<size_t>(store.first)] == value;
+  });
+  compact(step);
+}
+
+// The values a step reads (a library step's operands and its epilogue's inputs included).
+template <class Fn>
+void for_each_read(const ProgramStep& step, Fn&& fn) {
+  if (!is_kernel(step)) {
+    for (const ir::OperandView& view : step.operands) fn(view.value);
+    for (const ProgramStep& epilogue : step.epilogue) for_each_read(epilogue, fn);
+    return;
+  }
+  for (size_t a = 0; a < step.arg_values.size(); ++a)
+    if (!step.kernel.args[a].is_output) fn(step.arg_values[a]);
+}
+
+// Where `reader` (a kernel step) can compute `value` itself instead of loading it from the
+// buffer that elementwise kernel step `producer` fills: it reads the value only where the
+// producer stores it at the same point of the same iteration space, and neither kernel has
+// an op that must stay alone.
+bool can_absorb(const ProgramStep& producer, const ProgramStep& reader, ValueId value) {
+  if (!is_kernel(producer) || producer.kernel.kind != LoopKernel::Kind::kElementwise) return false;
+  if (!is_kernel(reader) || must_stay_alone(producer.kernel) || must_stay_alone(reader.kernel))
+    return false;
+  if (producer.kernel.rank != reader.kernel.rank || producer.launch.sizes != reader.launch.sizes)
+    return false;
+  if (producer.kernel.args.size() + reader.kernel.args.size() > kMaxGroupArgs) return false;
+  for (size_t a = 0; a < reader.arg_values.size(); ++a)
+    if (!reader.kernel.args[a].is_output && reader.arg_values[a] == value &&
+        stored_expr(producer, reader, a) < 0)
+      return false;
+  return true;
+}
+
+// `reader` with its loads of what `producer` stores at the same point replaced by the
+// producer's expressions.
+ProgramStep absorb(const ProgramStep& producer, const ProgramStep& reader) {
+  ProgramStep merged = producer;
+  merge_into(merged, reader);
+  // The producer's stores stay with the producer.
+  merged.kernel.stores.erase(
+      merged.kernel.stores.begin(),
+      merged.kernel.stores.begin() + static_cast<std::ptrdiff_t>(producer.kernel.stores.size()));
+  merged.kernel.kind = reader.kernel.kind;
+  merged.kernel.reduced_dims = reader.kernel.reduced_dims;
+  merged.kernel.reduce_op = reader.kernel.reduce_op;
+  compact(merged);
+  return merged;
+}
+
+// Intermediate values whose only reader, after grouping, is one kernel that reads them point
+// for point where their elementwise producer stores them: the reader computes them itself and
+// the buffer goes away. Fusion materialized such a value because it has several consumers
+// (recomputing it in each would cost too much), and the consumers turned out to share one
+// kernel, where the value is computed once per point anyway.
+void absorb_producers(const ir::Graph& graph, ir::Program& program) {
+  const size_t n = static_cast<size_t>(graph.size());
+  const bool explain = program.decisions.size() == n;
+  std::vector<bool> is_output(n, false);
+  for (ValueId out : graph.outputs()) is_output[static_cast<size_t>(out)] = true;
+  std::vector<int32_t> readers(n, 0);  // steps reading each value
+  std::vector<int64_t> producer(n, -1);
+  for (size_t s = 0; s < program.steps.size(); ++s) {
+    for_each_read(program.steps[s], [&](ValueId v) { ++readers[static_cast<size_t>(v)]; });
+    for_each_result(program.steps[s], [&](ValueId v) { producer[static_cast<size_t>(v)] = s; });
+  }
+  // A step reading a value through two args counts twice: it is then not a single reader.
+  std::vector<bool> removed(program.steps.size(), false);
+  for (size_t q = 0; q < program.steps.size(); ++q) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      ProgramStep& reader = program.steps[q];
+      if (!is_kernel(reader)) break;
+      for (size_t a = 0; a < reader.arg_values.size() && !changed; ++a) {
+        const ValueId v = reader.arg_values[a];
+        const size_t i = static_cast<size_t>(v);
+        if (reader.kernel.args[a].is_output || is_output[i] || readers[i] != 1) continue;
+        if (producer[i] < 0 || removed[static_cast<size_t>(producer[i])]) continue;
+        ProgramStep& from = program.steps[static_cast<size_t>(producer[i])];
+        if (!can_absorb(from, reader, v)) continue;
+        ProgramStep merged = absorb(from, reader);
+        // The producer's inputs are now read here too.
+        for_each_read(merged, [&](ValueId w) { ++readers[static_cast<size_t>(w)]; });
+        for_each_read(reader, [&](ValueId w) { --readers[static_cast<size_t>(w)]; });
+        for_each_read(from, [&](ValueId w) { --readers[static_cast<size_t>(w)]; });
+        drop_store(from, v);
+        for_each_read(from, [&](ValueId w) { ++readers[static_cast<size_t>(w)]; });
+        if (from.kernel.stores.empty()) removed[static_cast<size_t>(producer[i])] = true;
+        reader = std::move(merged);
+        producer[i] = -1;
+        if (explain)
+          absl::StrAppend(&program.decisions[i],
+                          "; its one reader's kernel computes it, point for point (no buffer)");
+        changed = true;
+      }
+    }
+  }
+  // Values whose every reader took the producer's expression instead (merge_into's
+  // substitution) are not stored at all.
+  for (size_t s = 0; s < program.steps.size(); ++s) {
+    ProgramStep& step = program.steps[s];
+    if (removed[s] || !is_kernel(step)) continue;
+    std::vector<ValueId> dead;
+    for (size_t a = 0; a < step.arg_values.size(); ++a) {
+      const size_t i = static_cast<size_t>(step.arg_values[a]);
+      if (step.kernel.args[a].is_output && !is_output[i] && readers[i] == 0)
+        dead.push_back(step.arg_values[a]);
+    }
+    for (ValueId v : dead) {
+      drop_store(step, v);
+      producer[static_cast<size_t>(v)] = -1;
+      if (explain)
+        absl::StrAppend(&program.decisions[static_cast<size_t>(v)],
+                        "; every reader computes it in the same kernel (no buffer)");
+    }
+    if (step.kernel.stores.empty()) removed[s] = true;
+  }
+  std::vector<ProgramStep> kept;
+  for (size_t s = 0; s < program.steps.size(); ++s)
+    if (!removed[s]) kept.push_back(std::move(program.steps[s]));
+  program.steps = std::move(kept);
+  std::erase_if(program.materialized, [&](ValueId v) {
+    const size_t i = static_cast<size_t>(v);
+    return graph.node(v).op != ir::Op::input && !is_output[i] && readers[i] == 0 && producer[i] < 0;
+  });
+}
+
 }  // namespace
 
 void group_sibling_kernels(const ir::Graph& graph, ir::Program& program) {
@@ -189,6 +365,7 @@ void group_sibling_kernels(const ir::Graph& graph, ir::Program& program) {
     merge_into(into, step);
   }
   program.steps = std::move(steps);
+  absorb_producers(graph, program);
 }
 
 }  // namespace kiln::passes

@@ -17,7 +17,15 @@
 // a reduction's order over its elements) is unchanged; identical expressions of A and B are
 // computed once. Hosts are searched from the latest step back, never past a library step
 // (whose large result would then live beside the moved kernel's), and a kernel grows to at most
-// kMaxGroupStores stores and kMaxGroupArgs arguments. Kernels with a libm op (whose bits
+// kMaxGroupStores stores and kMaxGroupArgs arguments.
+//
+// Then values lose their buffers: a value no step reads any more (its readers all joined its
+// producer's kernel and use its expression) is not stored, and a value whose one reader is a
+// kernel that reads it point for point where its elementwise producer stores it (same
+// iteration sizes, same strides) is computed by that reader itself. Fusion materialized such
+// values for having several consumers; grouped, the consumers compute them once per point.
+//
+// Kernels with a libm op (whose bits
 // depend on whether the loop around it vectorizes) or an integer division (which may raise)
 // stay alone.
 #pragma once
@@ -29,8 +37,9 @@ namespace kiln::passes {
 inline constexpr size_t kMaxGroupStores = 8;
 inline constexpr size_t kMaxGroupArgs = 32;
 
-// Merges the program's sibling kernel steps (in place; step order otherwise kept) and notes
-// each merge in program.decisions. Run before plan_memory: a merged value is born earlier.
+// Merges the program's sibling kernel steps (in place; step order otherwise kept), drops the
+// buffers that no longer need to exist (from program.materialized too), and notes each change
+// in program.decisions. Run before plan_memory: a merged value is born earlier.
 void group_sibling_kernels(const ir::Graph& graph, ir::Program& program);
 
 }  // namespace kiln::passes

@@ -176,6 +176,58 @@ TEST(CpuGroupedKernels, ElementwiseSiblingsAndTheirReaders) {
                              kFloatSum);
 }
 
+// Runs `g` with sibling grouping on and off (KILN_GROUP_KERNELS, read at every lowering).
+std::vector<BufferPtr> run_grouped(const Graph& g, const std::vector<BufferPtr>& inputs,
+                                   bool grouped) {
+  if (!grouped) setenv("KILN_GROUP_KERNELS", "0", 1);
+  std::vector<BufferPtr> out = run_on_cpu(g, inputs);
+  unsetenv("KILN_GROUP_KERNELS");
+  return out;
+}
+
+TEST(CpuGroupedKernels, GroupingChangesNoBits) {
+  // The polynomial fit's gradient step: a shared value too costly to recompute four times
+  // (materialized without grouping), four sums of it times powers of x, the loss, and the
+  // four parameter updates. Grouped, it is one reduction kernel that computes the shared value
+  // itself and one elementwise kernel; every output has the bits of the ungrouped program.
+  Graph g;
+  const int64_t n = 2000;
+  const ValueId x = g.add_input(TensorType{float32, {n}});
+  const ValueId y = g.add_input(TensorType{float32, {n}});
+  std::vector<ValueId> coef;
+  for (int i = 0; i < 4; ++i) coef.push_back(g.add_input(TensorType{float32, {}}));
+  auto splat = [&](ValueId s) {
+    return add(g, Op::expand, {add(g, Op::reshape, {s}, ir::ShapeAttrs{{1}})}, ir::ShapeAttrs{{n}});
+  };
+  const ValueId x2 = add(g, Op::mul, {x, x}), x3 = add(g, Op::mul, {x2, x});
+  ValueId pred = add(g, Op::add, {splat(coef[0]), add(g, Op::mul, {splat(coef[1]), x})});
+  pred = add(g, Op::add, {pred, add(g, Op::mul, {splat(coef[2]), x2})});
+  pred = add(g, Op::add, {pred, add(g, Op::mul, {splat(coef[3]), x3})});
+  const ValueId diff = add(g, Op::sub, {pred, y});
+  const ValueId grad = add(g, Op::mul, {splat(g.add_constant(2.0, float32)), diff});
+  const ir::ReduceAttrs all{{0}, false};
+  std::vector<ValueId> outputs = {add(g, Op::sum, {add(g, Op::mul, {diff, diff})}, all)};
+  const ValueId powers[] = {-1, x, x2, x3};
+  const ValueId lr = g.add_constant(1e-6, float32);
+  for (int i = 0; i < 4; ++i) {
+    const ValueId term = i == 0 ? grad : add(g, Op::mul, {grad, powers[i]});
+    const ValueId sum = add(g, Op::sum, {term}, all);
+    outputs.push_back(add(g, Op::sub, {coef[static_cast<size_t>(i)], add(g, Op::mul, {lr, sum})}));
+  }
+  g.set_outputs(outputs);
+  const ir::Program program = passes::lower_program(g);
+  EXPECT_EQ(program.steps.size(), 2u) << ir::to_string(g);
+  std::vector<BufferPtr> inputs = {make_data(float32, n, 1, Data::kModerate),
+                                   make_data(float32, n, 2, Data::kModerate)};
+  for (int i = 0; i < 4; ++i) inputs.push_back(make_data(float32, 1, 3 + i, Data::kModerate));
+  const std::vector<BufferPtr> grouped = run_grouped(g, inputs, true);
+  const std::vector<BufferPtr> alone = run_grouped(g, inputs, false);
+  for (size_t o = 0; o < grouped.size(); ++o)
+    EXPECT_EQ(std::memcmp(grouped[o]->data(), alone[o]->data(), grouped[o]->nbytes()), 0)
+        << "output " << o;
+  expect_matches_interpreter(g, inputs, kFloatSum);
+}
+
 TEST(CpuGroupedKernels, KernelsThatMayRaiseOrVaryStayAlone) {
   // An integer division may raise and a libm op's bits depend on vectorization: neither joins
   // a sibling, nor takes one in.

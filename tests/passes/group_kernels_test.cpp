@@ -87,5 +87,67 @@ TEST(GroupKernels, AReaderOfAnotherLayoutWaitsForTheValue) {
   EXPECT_EQ(program.steps[1].arg_values.back(), 3);
 }
 
+// Appends a chain of twenty multiplications by %0 as %first..%first+19: too much work to
+// recompute in each of several consumers, so fusion materializes it.
+std::string heavy(int first, const std::string& type) {
+  std::string text;
+  for (int i = 0; i < 20; ++i)
+    text += "%" + std::to_string(first + i) + " = mul(%" +
+            std::to_string(i == 0 ? 0 : first + i - 1) + ", %0) : " + type + "\n";
+  return text;
+}
+
+bool is_materialized(const ir::Program& program, ir::ValueId v) {
+  for (ir::ValueId m : program.materialized)
+    if (m == v) return true;
+  return false;
+}
+
+TEST(GroupKernels, AValueReadOnlyByOneGroupedKernelNeedsNoBuffer) {
+  // %20 is materialized (four consumers); the four sums share one kernel, which then computes
+  // %20 itself, point for point: one kernel, no buffer for %20.
+  const ir::Program program = lower("%0 = input() {index=0} : f32[64]\n" + heavy(1, "f32[64]") +
+                                    "%21 = sum(%20) {axes=[0], keepdim=false} : f32[]\n"
+                                    "%22 = mul(%20, %0) : f32[64]\n"
+                                    "%23 = sum(%22) {axes=[0], keepdim=false} : f32[]\n"
+                                    "%24 = add(%20, %0) : f32[64]\n"
+                                    "%25 = sum(%24) {axes=[0], keepdim=false} : f32[]\n"
+                                    "%26 = sub(%20, %0) : f32[64]\n"
+                                    "%27 = sum(%26) {axes=[0], keepdim=false} : f32[]\n"
+                                    "return %21, %23, %25, %27\n");
+  ASSERT_EQ(program.steps.size(), 1u);
+  EXPECT_EQ(program.steps[0].kernel.stores.size(), 4u);
+  EXPECT_FALSE(is_materialized(program, 20));
+  for (ir::ValueId v : program.steps[0].arg_values) EXPECT_NE(v, 20);
+}
+
+TEST(GroupKernels, AValueWhoseReadersJoinedItsKernelIsNotStored) {
+  // The three elementwise consumers of %20 join its kernel and take its expression: nothing
+  // reads its buffer any more, so the kernel stores only them.
+  const ir::Program program = lower("%0 = input() {index=0} : f32[64]\n" + heavy(1, "f32[64]") +
+                                    "%21 = mul(%20, %0) : f32[64]\n"
+                                    "%22 = add(%20, %0) : f32[64]\n"
+                                    "%23 = sub(%20, %0) : f32[64]\n"
+                                    "return %21, %22, %23\n");
+  ASSERT_EQ(program.steps.size(), 1u);
+  EXPECT_EQ(program.steps[0].kernel.stores.size(), 3u);
+  EXPECT_FALSE(is_materialized(program, 20));
+}
+
+TEST(GroupKernels, AValueReadInTwoKernelsKeepsItsBuffer) {
+  // The sums over dims 0 and 1 share a kernel (both iterate 8 kept x 8 reduced points), which
+  // reads %20 transposed for one of them; the elementwise consumer joins %20's kernel. The
+  // sums' kernel does not read %20 where its kernel stores it, so %20 stays a buffer.
+  const ir::Program program = lower("%0 = input() {index=0} : f32[8, 8]\n" + heavy(1, "f32[8, 8]") +
+                                    "%21 = sum(%20) {axes=[0], keepdim=false} : f32[8]\n"
+                                    "%22 = sum(%20) {axes=[1], keepdim=false} : f32[8]\n"
+                                    "%23 = add(%20, %0) : f32[8, 8]\n"
+                                    "return %21, %22, %23\n");
+  EXPECT_TRUE(is_materialized(program, 20));
+  ASSERT_EQ(program.steps.size(), 2u);
+  EXPECT_EQ(program.steps[0].kernel.stores.size(), 2u);  // %20 and %23
+  EXPECT_EQ(program.steps[1].kernel.stores.size(), 2u);  // the sums
+}
+
 }  // namespace
 }  // namespace kiln::passes
