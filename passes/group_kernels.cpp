@@ -257,13 +257,14 @@ void absorb_producers(const ir::Graph& graph, ir::Program& program) {
   const bool explain = program.decisions.size() == n;
   std::vector<bool> is_output(n, false);
   for (ValueId out : graph.outputs()) is_output[static_cast<size_t>(out)] = true;
-  std::vector<int32_t> readers(n, 0);  // steps reading each value
+  // Per value, the arguments of steps that read it: a kernel reading a value at two placements
+  // (two arguments) is not a point-for-point reader.
+  std::vector<int32_t> readers(n, 0);
   std::vector<int64_t> producer(n, -1);
   for (size_t s = 0; s < program.steps.size(); ++s) {
     for_each_read(program.steps[s], [&](ValueId v) { ++readers[static_cast<size_t>(v)]; });
     for_each_result(program.steps[s], [&](ValueId v) { producer[static_cast<size_t>(v)] = s; });
   }
-  // A step reading a value through two args counts twice: it is then not a single reader.
   std::vector<bool> removed(program.steps.size(), false);
   for (size_t q = 0; q < program.steps.size(); ++q) {
     for (bool changed = true; changed;) {
