@@ -45,12 +45,29 @@ DType reduced_dtype(const LoopKernel& k) {
   return k.exprs[static_cast<size_t>(k.stores[0].second)].dtype;
 }
 
+// Whether some input of a reduction with kept dims walks the innermost (reduced) dim
+// contiguously (or reads nothing). A code generator may pick the order of a point's additions
+// by this (the CPU backend, cpu::points_per_block, reduces "column" kernels, where none does,
+// a block of points at a time, each in plain order, and "row" kernels in lanes), so kernels
+// that differ in it must not merge: a sum would then add in the other order.
+bool reads_rows(const ProgramStep& step) {
+  const LoopKernel& k = step.kernel;
+  if (k.kind != LoopKernel::Kind::kReduction || k.rank == k.reduced_dims) return true;
+  bool any_input = false;
+  for (size_t a = 0; a < k.args.size(); ++a) {
+    if (k.args[a].is_output) continue;
+    any_input = true;
+    if (step.launch.strides[a][static_cast<size_t>(k.rank - 1)] == 1) return true;
+  }
+  return !any_input;
+}
+
 bool same_space(const ProgramStep& a, const ProgramStep& b) {
   const LoopKernel &x = a.kernel, &y = b.kernel;
   if (x.kind != y.kind || x.rank != y.rank || a.launch.sizes != b.launch.sizes) return false;
   if (x.kind == LoopKernel::Kind::kElementwise) return true;
   return x.reduced_dims == y.reduced_dims && x.reduce_op == y.reduce_op &&
-         reduced_dtype(x) == reduced_dtype(y);
+         reduced_dtype(x) == reduced_dtype(y) && reads_rows(a) == reads_rows(b);
 }
 
 // The expression with which elementwise `host` stores `value` at the element that argument
@@ -224,6 +241,13 @@ bool can_absorb(const ProgramStep& producer, const ProgramStep& reader, ValueId 
   if (producer.kernel.rank != reader.kernel.rank || producer.launch.sizes != reader.launch.sizes)
     return false;
   if (producer.kernel.args.size() + reader.kernel.args.size() > kMaxGroupArgs) return false;
+  // The producer's loads must not turn a column reduction into a row one (reads_rows).
+  if (!reads_rows(reader)) {
+    ProgramStep loads = producer;
+    loads.kernel.kind = reader.kernel.kind;
+    loads.kernel.reduced_dims = reader.kernel.reduced_dims;
+    if (reads_rows(loads)) return false;
+  }
   for (size_t a = 0; a < reader.arg_values.size(); ++a)
     if (!reader.kernel.args[a].is_output && reader.arg_values[a] == value &&
         stored_expr(producer, reader, a) < 0)

@@ -143,6 +143,32 @@ TEST(CpuGroupedKernels, SiblingSumsGiveTheBitsOfEachSumAlone) {
   }
 }
 
+TEST(CpuGroupedKernels, RowAndColumnSumsStayApart) {
+  // Over a square matrix a sum over dim 1 (rows, in lanes) and one over dim 0 (columns, a block
+  // of points in plain order) iterate the same sizes, but the CPU backend adds their elements
+  // in different orders: merged, the column sum would take the row sum's order.
+  Graph g;
+  const ValueId x = g.add_input(TensorType{float64, {300, 300}});
+  g.set_outputs({add(g, Op::sum, {x}, ir::ReduceAttrs{{1}, false}),
+                 add(g, Op::sum, {x}, ir::ReduceAttrs{{0}, false}),
+                 add(g, Op::sum, {add(g, Op::mul, {x, x})}, ir::ReduceAttrs{{0}, false})});
+  const ir::Program program = passes::lower_program(g);
+  EXPECT_EQ(program.steps.size(), 2u);
+  if (program.steps.size() == 2) {
+    EXPECT_EQ(program.steps[0].kernel.stores.size(), 1u);
+    EXPECT_EQ(program.steps[1].kernel.stores.size(), 2u);  // the two column sums
+  }
+  const std::vector<BufferPtr> inputs = {buffer_of(wide_doubles(300 * 300, 9))};
+  const std::vector<BufferPtr> grouped = run_on_cpu(g, inputs);
+  for (size_t out = 0; out < 3; ++out) {
+    Graph alone = g;
+    alone.set_outputs({g.outputs()[out]});
+    const std::vector<BufferPtr> want = run_on_cpu(alone, inputs);
+    EXPECT_EQ(std::memcmp(want[0]->data(), grouped[out]->data(), want[0]->nbytes()), 0)
+        << "output " << out;
+  }
+}
+
 TEST(CpuGroupedKernels, ElementwiseSiblingsAndTheirReaders) {
   // a = x * 2 and b = x - y are siblings; c = a + y reads a where the kernel stores it, so it
   // joins too and uses a's expression; d = sum(a) is a reduction; e = d + c reads d, computed
