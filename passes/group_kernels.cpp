@@ -22,8 +22,9 @@ bool is_kernel(const ProgramStep& step) { return step.kind == ProgramStep::Kind:
 
 // Kernels whose values could change with the loop around them: a libm op's result depends on
 // whether its loop vectorizes (a vector library call against the scalar one, a few ulp
-// apart), which a merged loop may decide differently. Integer division and power may raise
-// (division by zero) or run on a backend's slow path, which must not take other work with it.
+// apart), which a merged loop may decide differently (pow is one of them). Integer division may
+// raise (division by zero) or run on a backend's slow path, which must not take other work
+// with it.
 bool must_stay_alone(const LoopKernel& k) {
   for (const KernelExpr& e : k.exprs) {
     if (e.kind != KernelExpr::Kind::kOp) continue;
@@ -70,17 +71,29 @@ bool same_space(const ProgramStep& a, const ProgramStep& b) {
          reduced_dtype(x) == reduced_dtype(y) && reads_rows(a) == reads_rows(b);
 }
 
-// The expression with which elementwise `host` stores `value` at the element that argument
-// `arg` of `step` reads at the same point, or -1.
+// Whether argument `a` of `x` and argument `b` of `y` address the same element of the same
+// value at every point of their (equal) iteration space.
+bool same_element(const ProgramStep& x, size_t a, const ProgramStep& y, size_t b) {
+  return x.arg_values[a] == y.arg_values[b] && x.launch.strides[a] == y.launch.strides[b] &&
+         x.launch.offsets[a] == y.launch.offsets[b];
+}
+
+// Appends argument `a` of `from` to `to`; returns its index there.
+int32_t append_arg(ProgramStep& to, const ProgramStep& from, size_t a) {
+  to.kernel.args.push_back(from.kernel.args[a]);
+  to.kernel.layouts.push_back(from.kernel.layouts[a]);
+  to.launch.strides.push_back(from.launch.strides[a]);
+  to.launch.offsets.push_back(from.launch.offsets[a]);
+  to.arg_values.push_back(from.arg_values[a]);
+  return static_cast<int32_t>(to.kernel.args.size()) - 1;
+}
+
+// The expression with which elementwise `host` stores the element that argument `arg` of
+// `step` reads at the same point, or -1.
 int32_t stored_expr(const ProgramStep& host, const ProgramStep& step, size_t arg) {
   if (host.kernel.kind != LoopKernel::Kind::kElementwise) return -1;
-  for (const auto& [out, expr] : host.kernel.stores) {
-    const size_t o = static_cast<size_t>(out);
-    if (host.arg_values[o] == step.arg_values[arg] &&
-        host.launch.strides[o] == step.launch.strides[arg] &&
-        host.launch.offsets[o] == step.launch.offsets[arg])
-      return expr;
-  }
+  for (const auto& [out, expr] : host.kernel.stores)
+    if (same_element(host, static_cast<size_t>(out), step, arg)) return expr;
   return -1;
 }
 
@@ -112,18 +125,11 @@ void merge_into(ProgramStep& host, const ProgramStep& step) {
       substitute[a] = stored_expr(host, step, a);
       if (substitute[a] >= 0) continue;
       for (size_t h = 0; h < k.args.size() && arg_map[a] < 0; ++h)
-        if (!k.args[h].is_output && host.arg_values[h] == step.arg_values[a] &&
-            host.launch.strides[h] == step.launch.strides[a] &&
-            host.launch.offsets[h] == step.launch.offsets[a])
+        if (!k.args[h].is_output && same_element(host, h, step, a))
           arg_map[a] = static_cast<int32_t>(h);
       if (arg_map[a] >= 0) continue;
     }
-    arg_map[a] = static_cast<int32_t>(k.args.size());
-    k.args.push_back(s.args[a]);
-    k.layouts.push_back(s.layouts[a]);
-    host.launch.strides.push_back(step.launch.strides[a]);
-    host.launch.offsets.push_back(step.launch.offsets[a]);
-    host.arg_values.push_back(step.arg_values[a]);
+    arg_map[a] = append_arg(host, step, a);
   }
   std::vector<int32_t> expr_map(s.exprs.size(), -1);
   for (size_t i = 0; i < s.exprs.size(); ++i) {
@@ -188,15 +194,8 @@ void compact(ProgramStep& step) {
   out.launch.strides.clear();
   out.launch.offsets.clear();
   out.arg_values.clear();
-  for (size_t a = 0; a < k.args.size(); ++a) {
-    if (!used[a]) continue;
-    arg_map[a] = static_cast<int32_t>(out.kernel.args.size());
-    out.kernel.args.push_back(k.args[a]);
-    out.kernel.layouts.push_back(k.layouts[a]);
-    out.launch.strides.push_back(step.launch.strides[a]);
-    out.launch.offsets.push_back(step.launch.offsets[a]);
-    out.arg_values.push_back(step.arg_values[a]);
-  }
+  for (size_t a = 0; a < k.args.size(); ++a)
+    if (used[a]) arg_map[a] = append_arg(out, step, a);
   for (size_t i = 0; i < k.exprs.size(); ++i) {
     if (!live[i]) continue;
     KernelExpr e = k.exprs[i];
