@@ -59,6 +59,43 @@ struct RunBuffers {
   }
 };
 
+// What a run binds, worked out from the graph alone: an executable does it once, not at every
+// run (for one eager op's graph it costs as much as the kernel).
+struct RunBindings {
+  struct Input {
+    ir::ValueId value;
+    int64_t index;  // into the run's input buffers
+    size_t bytes;   // the size the buffer must have
+  };
+  struct Output {
+    ir::ValueId value;
+    // Handed out as a copy: a graph input (the caller's buffer), or an output listed before.
+    bool copy;
+  };
+  absl::InlinedVector<Input, 4> inputs;
+  absl::InlinedVector<Output, 4> outputs;
+};
+
+RunBindings bindings_of(const ir::Graph& graph) {
+  RunBindings b;
+  for (ir::ValueId id = 0; id < graph.size(); ++id) {
+    const ir::Node& node = graph.node(id);
+    if (node.op != ir::Op::input) continue;
+    b.inputs.push_back({id, std::get<ir::InputAttrs>(node.attrs).index,
+                        static_cast<size_t>(numel(node.type.shape)) * itemsize(node.type.dtype)});
+  }
+  const std::vector<ir::ValueId>& outputs = graph.outputs();
+  std::vector<bool> handed_out(static_cast<size_t>(graph.size()), false);
+  for (const ir::ValueId out : outputs) {
+    if (out < 0 || out >= graph.size())
+      throw Error(absl::StrCat("internal error: output %", out, " is not a graph value"));
+    const bool repeated = handed_out[static_cast<size_t>(out)];
+    handed_out[static_cast<size_t>(out)] = true;
+    b.outputs.push_back({out, graph.node(out).op == ir::Op::input || repeated});
+  }
+  return b;
+}
+
 // The buffers of a kernel step's arguments, its outputs allocated; null for arguments bound
 // to `pending` (a library result that the library call allocates).
 using KernelData = absl::InlinedVector<void*, 8>;
@@ -80,22 +117,89 @@ KernelData kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunB
   return data;
 }
 
+std::vector<BufferPtr> run_bound(const ir::Graph& graph, const ir::Program& program,
+                                 const RunBindings& bindings, absl::Span<const BufferPtr> inputs,
+                                 KernelRunner& runner, absl::Span<KernelMemo> memos) {
+  // Programs lowered by passes::lower_program carry their plan; tests lower by hand.
+  std::optional<ir::MemoryPlan> computed;
+  if (program.memory.release_after.size() != program.steps.size())
+    computed = passes::plan_memory(graph, program);
+  RunBuffers run{computed ? *computed : program.memory, runner.device(), {}, {}};
+  run.values.resize(static_cast<size_t>(graph.size()));
+  run.free_slots.resize(static_cast<size_t>(run.plan.num_slots));
+  auto& buffers = run.values;
+  for (const RunBindings::Input& in : bindings.inputs) {
+    if (in.index < 0 || in.index >= static_cast<int64_t>(inputs.size()))
+      throw Error(absl::StrCat("run_program: no buffer bound to input ", in.index));
+    // Kernels read inputs through launch strides without bounds checks, so a short buffer
+    // must be refused here (as the interpreter does) rather than read past its end.
+    const BufferPtr& buffer = inputs[static_cast<size_t>(in.index)];
+    if (buffer == nullptr || buffer->nbytes() != in.bytes)
+      throw Error(absl::StrCat(
+          "run_program: input ", in.index, " of type ", ir::to_string(graph.node(in.value).type),
+          " needs ", in.bytes, " bytes, got ",
+          buffer == nullptr ? std::string("null") : absl::StrCat(buffer->nbytes())));
+    buffers[in.value] = buffer;
+  }
+
+  for (size_t s = 0; s < program.steps.size(); ++s) {
+    const ir::ProgramStep& step = program.steps[s];
+    if (step.kind == ir::ProgramStep::Kind::kNode) {
+      std::vector<BufferPtr> operands;
+      for (const ir::OperandView& view : step.operands) {
+        const ir::Node& base = graph.node(view.value);
+        operands.push_back(base.op == ir::Op::constant ? runner.to_device(constant_buffer(base))
+                                                       : buffers[view.value]);
+        if (!operands.back())
+          throw Error(absl::StrCat("internal error: %", step.node, " reads %", view.value,
+                                   " before it is computed"));
+      }
+      KernelData epilogue_data;
+      if (!step.epilogue.empty()) {
+        const ir::ProgramStep& epilogue = step.epilogue[0];
+        epilogue_data = kernel_data(graph, epilogue, run, step.node);
+      }
+      buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
+    } else {
+      const KernelData data = kernel_data(graph, step, run, -1);
+      if (memos.empty()) {
+        runner.run(step.kernel, step.launch, data);
+      } else {
+        runner.run_memoized(step.kernel, step.launch, data, memos[s]);
+      }
+    }
+    for (ir::ValueId id : run.plan.release_after[s]) run.release(id);
+  }
+
+  std::vector<BufferPtr> results;
+  results.reserve(bindings.outputs.size());
+  for (const RunBindings::Output& out : bindings.outputs) {
+    const BufferPtr& buffer = buffers[out.value];
+    if (!buffer)
+      throw Error(absl::StrCat("internal error: output %", out.value, " was not computed"));
+    results.push_back(out.copy ? runner.copy_buffer(buffer) : buffer);
+  }
+  return results;
+}
+
 // The program is lowered at construction; each run only binds buffers and launches.
 class ProgramExecutable final : public Executable {
  public:
   ProgramExecutable(ir::Graph graph, KernelRunner& runner)
       : graph_(std::move(graph)),
         program_(passes::lower_program(graph_)),
+        bindings_(bindings_of(graph_)),
         runner_(runner),
         memos_(std::make_unique<KernelMemo[]>(program_.steps.size())) {}
   std::vector<BufferPtr> run(absl::Span<const BufferPtr> inputs) override {
-    return run_program(graph_, program_, inputs, runner_,
-                       absl::MakeSpan(memos_.get(), program_.steps.size()));
+    return run_bound(graph_, program_, bindings_, inputs, runner_,
+                     absl::MakeSpan(memos_.get(), program_.steps.size()));
   }
 
  private:
   ir::Graph graph_;
   ir::Program program_;
+  RunBindings bindings_;
   KernelRunner& runner_;
   std::unique_ptr<KernelMemo[]> memos_;  // one per step
 };
@@ -176,85 +280,7 @@ BufferPtr run_node_on_interpreter(const ir::Graph& graph, ir::ValueId id,
 std::vector<BufferPtr> run_program(const ir::Graph& graph, const ir::Program& program,
                                    absl::Span<const BufferPtr> inputs, KernelRunner& runner,
                                    absl::Span<KernelMemo> memos) {
-  // Programs lowered by passes::lower_program carry their plan; tests lower by hand.
-  std::optional<ir::MemoryPlan> computed;
-  if (program.memory.release_after.size() != program.steps.size())
-    computed = passes::plan_memory(graph, program);
-  RunBuffers run{computed ? *computed : program.memory, runner.device(), {}, {}};
-  run.values.resize(static_cast<size_t>(graph.size()));
-  run.free_slots.resize(static_cast<size_t>(run.plan.num_slots));
-  auto& buffers = run.values;
-  for (ir::ValueId id = 0; id < graph.size(); ++id) {
-    const ir::Node& node = graph.node(id);
-    if (node.op != ir::Op::input) continue;
-    const int64_t index = std::get<ir::InputAttrs>(node.attrs).index;
-    if (index < 0 || index >= static_cast<int64_t>(inputs.size()))
-      throw Error(absl::StrCat("run_program: no buffer bound to input ", index));
-    // Kernels read inputs through launch strides without bounds checks, so a short buffer
-    // must be refused here (as the interpreter does) rather than read past its end.
-    const BufferPtr& buffer = inputs[index];
-    const size_t expected = static_cast<size_t>(numel(node.type.shape)) * itemsize(node.type.dtype);
-    if (buffer == nullptr || buffer->nbytes() != expected)
-      throw Error(
-          absl::StrCat("run_program: input ", index, " of type ", ir::to_string(node.type),
-                       " needs ", expected, " bytes, got ",
-                       buffer == nullptr ? std::string("null") : absl::StrCat(buffer->nbytes())));
-    buffers[id] = buffer;
-  }
-
-  for (size_t s = 0; s < program.steps.size(); ++s) {
-    const ir::ProgramStep& step = program.steps[s];
-    if (step.kind == ir::ProgramStep::Kind::kNode) {
-      std::vector<BufferPtr> operands;
-      for (const ir::OperandView& view : step.operands) {
-        const ir::Node& base = graph.node(view.value);
-        operands.push_back(base.op == ir::Op::constant ? runner.to_device(constant_buffer(base))
-                                                       : buffers[view.value]);
-        if (!operands.back())
-          throw Error(absl::StrCat("internal error: %", step.node, " reads %", view.value,
-                                   " before it is computed"));
-      }
-      KernelData epilogue_data;
-      if (!step.epilogue.empty()) {
-        const ir::ProgramStep& epilogue = step.epilogue[0];
-        epilogue_data = kernel_data(graph, epilogue, run, step.node);
-      }
-      buffers[step.node] = runner.run_library(graph, step, operands, absl::MakeSpan(epilogue_data));
-    } else {
-      const KernelData data = kernel_data(graph, step, run, -1);
-      if (memos.empty()) {
-        runner.run(step.kernel, step.launch, data);
-      } else {
-        runner.run_memoized(step.kernel, step.launch, data, memos[s]);
-      }
-    }
-    for (ir::ValueId id : run.plan.release_after[s]) run.release(id);
-  }
-
-  // An output listed twice gets a copy the second time. Outputs are usually few, and then a
-  // scan finds an earlier occurrence without allocating.
-  const std::vector<ir::ValueId>& outputs = graph.outputs();
-  constexpr size_t kScannedOutputs = 16;
-  std::vector<bool> handed_out;
-  if (outputs.size() > kScannedOutputs) handed_out.assign(static_cast<size_t>(graph.size()), false);
-  std::vector<BufferPtr> results;
-  results.reserve(outputs.size());
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    const ir::ValueId out = outputs[o];
-    const BufferPtr& buffer = buffers[out];
-    if (!buffer) throw Error(absl::StrCat("internal error: output %", out, " was not computed"));
-    bool repeated;
-    if (outputs.size() > kScannedOutputs) {
-      repeated = handed_out[static_cast<size_t>(out)];
-      handed_out[static_cast<size_t>(out)] = true;
-    } else {
-      const auto earlier = outputs.begin() + static_cast<std::ptrdiff_t>(o);
-      repeated = std::find(outputs.begin(), earlier, out) != earlier;
-    }
-    const bool fresh = graph.node(out).op != ir::Op::input && !repeated;
-    results.push_back(fresh ? buffer : runner.copy_buffer(buffer));
-  }
-  return results;
+  return run_bound(graph, program, bindings_of(graph), inputs, runner, memos);
 }
 
 }  // namespace kiln::backends

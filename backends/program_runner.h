@@ -4,17 +4,42 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 
 #include "kiln/backends/backend.h"
 #include "kiln/ir/kernel.h"
 
 namespace kiln::backends {
 
-// What a runner found for one kernel, kept by a caller that launches that kernel again and
-// again (an executable, one per step): the runner's table look-up hashes the whole kernel,
-// which costs as much as running a small one.
-struct KernelMemo {
-  std::atomic<void*> found{nullptr};
+// What a runner works out for one launch (a kernel and its launch, which a program never
+// changes), subclassed by each runner.
+struct PreparedLaunch {
+  virtual ~PreparedLaunch() = default;
+};
+
+// Kept by a caller that repeats one launch again and again (an executable, one per step): the
+// runner's table look-up hashes the whole kernel, and the launch's arguments (sizes, strides,
+// runtime constants, chunking) take as long to work out as a small kernel takes to run. The
+// runner prepares them at the first launch and publishes them here (several threads may run
+// one executable; the first to publish wins, the others drop theirs).
+class KernelMemo {
+ public:
+  KernelMemo() = default;
+  KernelMemo(const KernelMemo&) = delete;
+  KernelMemo& operator=(const KernelMemo&) = delete;
+  ~KernelMemo() { delete prepared_.load(std::memory_order_acquire); }
+
+  PreparedLaunch* get() const { return prepared_.load(std::memory_order_acquire); }
+  // Publishes `fresh` unless another thread did first; returns the one published.
+  PreparedLaunch* publish(std::unique_ptr<PreparedLaunch> fresh) {
+    PreparedLaunch* expected = nullptr;
+    if (prepared_.compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel))
+      return fresh.release();
+    return expected;
+  }
+
+ private:
+  std::atomic<PreparedLaunch*> prepared_{nullptr};
 };
 
 class KernelRunner {

@@ -45,7 +45,10 @@ DType compute_dtype(ir::Op op, const Operand& a, const Operand& b) {
   return d;
 }
 
-Shape operand_shape(const Operand& x) { return x.is_tensor() ? x.tensor().sizes() : Shape{}; }
+const Shape& operand_shape(const Operand& x) {
+  static const Shape kScalar;
+  return x.is_tensor() ? x.tensor().sizes() : kScalar;
+}
 
 LazyPtr operand_value(const Operand& x, DType dtype, const Shape& shape, Device device) {
   if (!x.is_tensor()) return full_node(x.scalar(), dtype, shape, device);
@@ -66,7 +69,7 @@ BinaryResult binary_value(ir::Op op, const Operand& a_in, const Operand& b_in) {
   // CPU 0-d tensors moved to the op's device; the operands point at these.
   Tensor moved_a, moved_b;
   auto on_device = [&](const Operand& x, Tensor& moved) -> Operand {
-    if (!x.is_tensor()) return x;
+    if (!x.is_tensor() || x.tensor().device() == device) return x;
     moved = cpu_scalar_to(x.tensor(), device);
     return Operand(moved);
   };

@@ -73,22 +73,22 @@ LazyPtr make_node(ir::Op op, absl::Span<const LazyPtr> inputs, ir::Attrs attrs) 
   return n;
 }
 
-LazyPtr cast(const LazyPtr& x, DType dtype) {
+LazyPtr cast(LazyPtr x, DType dtype) {
   if (x->type.dtype == dtype) return x;
   return make_node(ir::Op::cast, {x}, ir::CastAttrs{dtype});
 }
 
-LazyPtr reshape(const LazyPtr& x, const Shape& shape) {
+LazyPtr reshape(LazyPtr x, const Shape& shape) {
   if (x->type.shape == shape) return x;
   return make_node(ir::Op::reshape, {x}, ir::ShapeAttrs{shape});
 }
 
-LazyPtr broadcast_to(const LazyPtr& x, const Shape& shape) {
+LazyPtr broadcast_to(LazyPtr x, const Shape& shape) {
   if (x->type.shape == shape) return x;
   const Shape& from = x->type.shape;
   Shape padded(shape.size() - from.size(), 1);
   padded.insert(padded.end(), from.begin(), from.end());
-  return make_node(ir::Op::expand, {reshape(x, padded)}, ir::ShapeAttrs{shape});
+  return make_node(ir::Op::expand, {reshape(std::move(x), padded)}, ir::ShapeAttrs{shape});
 }
 
 LazyPtr full_node(Scalar value, DType dtype, const Shape& shape, Device device) {

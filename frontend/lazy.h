@@ -40,9 +40,9 @@ struct LazyNode {
   // The realization (a count, from 1) that left this storage content pending as an
   // intermediate of another value (realize_reading); 0: none. A later realization stores it.
   uint64_t deferred_by = 0;
-  // Scratch of build_graph (realize.h): the walk that last reached this node and the graph id
-  // that walk gave it. A stamp in the node finds the id of each of thousands of nodes without
-  // a table look-up.
+  // Scratch of the pending-graph walk (pending_graph.h): the walk that last reached this node and
+  // the graph id that walk gave it. A stamp in the node finds the id of each of thousands of nodes
+  // without a table look-up.
   uint64_t walk = 0;
   int32_t walk_id = -1;
 
@@ -64,11 +64,12 @@ LazyPtr make_constant(Scalar value, DType dtype, Device device);
 // before calling this, so an inference failure here is an internal error.
 LazyPtr make_node(ir::Op op, absl::Span<const LazyPtr> inputs, ir::Attrs attrs = ir::NoAttrs{});
 
-// Frequently used node builders.
-LazyPtr cast(const LazyPtr& x, DType dtype);            // x itself when already of that dtype
-LazyPtr reshape(const LazyPtr& x, const Shape& shape);  // x itself when already of that shape
+// Frequently used node builders. They take x by value: eager ops chain them on temporaries,
+// and a move passes a value through without touching its (atomic) reference count.
+LazyPtr cast(LazyPtr x, DType dtype);            // x itself when already of that dtype
+LazyPtr reshape(LazyPtr x, const Shape& shape);  // x itself when already of that shape
 // Broadcasts x to `shape` (numpy rules; shape already validated): reshape + expand.
-LazyPtr broadcast_to(const LazyPtr& x, const Shape& shape);
+LazyPtr broadcast_to(LazyPtr x, const Shape& shape);
 // A constant of `dtype` broadcast to `shape`.
 LazyPtr full_node(Scalar value, DType dtype, const Shape& shape, Device device);
 

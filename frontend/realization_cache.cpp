@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
-#include "kiln/ir/graph_hash.h"
 #include "kiln/passes/pipeline.h"
 
 namespace kiln::frontend {
@@ -40,11 +39,11 @@ struct Entry {
 // Most recently used first; `index` finds the entries of a hash.
 class Cache {
  public:
-  backends::Executable* find(size_t hash, const backends::Backend& backend, const ir::Graph& g) {
-    auto it = index_.find(hash);
+  backends::Executable* find(const PendingGraph& pending, const backends::Backend& backend) {
+    auto it = index_.find(pending.hash());
     if (it == index_.end()) return nullptr;
     for (auto entry : it->second) {
-      if (entry->backend != &backend || !ir::same_graph(entry->key, g)) continue;
+      if (entry->backend != &backend || !pending.same_as(entry->key)) continue;
       order_.splice(order_.begin(), order_, entry);
       return entry->executable.get();
     }
@@ -93,16 +92,17 @@ RealizationCacheStats realization_cache_stats() {
   return RealizationCacheStats{hits.load(), misses.load(), entry_count.load()};
 }
 
-std::vector<backends::BufferPtr> run_realization(ir::Graph graph, backends::Backend& backend,
-                                                 absl::Span<const backends::BufferPtr> inputs) {
-  if (!cache_enabled()) return optimize_and_compile(std::move(graph), backend)->run(inputs);
-  const size_t hash = ir::graph_hash(graph);
-  if (backends::Executable* hit = cache().find(hash, backend, graph)) {
+std::vector<backends::BufferPtr> run_realization(const PendingGraph& pending,
+                                                 backends::Backend& backend, size_t size_hint) {
+  if (!cache_enabled())
+    return optimize_and_compile(pending.to_graph(size_hint), backend)->run(pending.inputs);
+  if (backends::Executable* hit = cache().find(pending, backend)) {
     ++hits;
-    return hit->run(inputs);
+    return hit->run(pending.inputs);
   }
-  Entry entry{hash, &backend, graph, optimize_and_compile(std::move(graph), backend)};
-  return cache().add(std::move(entry))->run(inputs);
+  ir::Graph graph = pending.to_graph(size_hint);
+  Entry entry{pending.hash(), &backend, graph, optimize_and_compile(std::move(graph), backend)};
+  return cache().add(std::move(entry))->run(pending.inputs);
 }
 
 }  // namespace kiln::frontend

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kiln/backends/backend.h"
+#include "kiln/frontend/pending_graph.h"
 
 namespace kiln::frontend {
 
@@ -19,10 +20,12 @@ struct RealizationCacheStats {
 };
 RealizationCacheStats realization_cache_stats();
 
-// Runs realization graph `graph` (before the pass pipeline) on `backend` over `inputs`, as
-// Backend::run does. KILN_REALIZATION_CACHE=0 turns the cache off (every graph is optimized
-// and compiled afresh). Not thread-safe: callers hold the realization lock.
-std::vector<backends::BufferPtr> run_realization(ir::Graph graph, backends::Backend& backend,
-                                                 absl::Span<const backends::BufferPtr> inputs);
+// Computes the pending graph `pending` on `backend` (its outputs' buffers, in order), as
+// Backend::run does for pending.to_graph(): a graph seen before runs its prepared program;
+// a new one (built with room for `size_hint` nodes) goes through the pass pipeline and the
+// backend's compile first. KILN_REALIZATION_CACHE=0 turns the cache off (every graph is
+// optimized and compiled afresh). Not thread-safe: callers hold the realization lock.
+std::vector<backends::BufferPtr> run_realization(const PendingGraph& pending,
+                                                 backends::Backend& backend, size_t size_hint);
 
 }  // namespace kiln::frontend

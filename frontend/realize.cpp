@@ -1,18 +1,15 @@
 #include "kiln/frontend/realize.h"
 
 #include <algorithm>
-#include <atomic>
-
 #include <cstdlib>
 #include <mutex>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "kiln/backends/backend.h"
 #include "kiln/frontend/compile/trace_state.h"
-#include "kiln/frontend/node_map.h"
+#include "kiln/frontend/pending_graph.h"
 #include "kiln/frontend/realization_cache.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/runtime/error.h"
@@ -43,115 +40,6 @@ bool sync_mode() {
   }();
   return sync;
 }
-
-// LazyNode -> graph id while a graph is built, stamped into the nodes (LazyNode::walk). Every
-// walk takes a fresh number, so stamps of earlier walks never match.
-class NodeIds {
- public:
-  NodeIds() : walk_(next_walk.fetch_add(1, std::memory_order_relaxed) + 1) {}
-  bool contains(const LazyNode* node) const { return node->walk == walk_; }
-  ir::ValueId at(const LazyNode* node) const {
-    if (node->walk != walk_)
-      throw Error("internal error: build_graph reached a node it did not visit");
-    return node->walk_id;
-  }
-  void emplace(LazyNode* node, ir::ValueId id) {
-    node->walk = walk_;
-    node->walk_id = id;
-  }
-
- private:
-  static inline std::atomic<uint64_t> next_walk{0};
-  uint64_t walk_;
-};
-
-// Membership in a list of targets (a copy: the list may grow after).
-class TargetSet {
- public:
-  explicit TargetSet(absl::Span<const LazyPtr> targets) {
-    for (const LazyPtr& t : targets) nodes_.emplace(t.get(), true);
-  }
-  bool operator()(const LazyNode* node) const { return nodes_.contains(node); }
-
- private:
-  NodeMap<bool> nodes_;
-};
-
-}  // namespace
-
-BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options) {
-  BuiltGraph built;
-  // Room up front: most graphs are one step of eager code, a few nodes, which would otherwise
-  // grow the node list two or three times.
-  constexpr size_t kFew = 4;
-  built.graph.reserve(std::max(options.size_hint, kFew));
-  NodeIds ids;
-  std::vector<LazyNode*> kept;  // pending values that autograd keeps for the backward pass
-  // A reshape to the shape it already has (autograd's read markers, a second storage's copy
-  // of a value) adds nothing to the graph: it takes its operand's id, unless it is a target,
-  // which needs a graph output of its own.
-  TargetSet is_target(targets);
-  // Iterative post-order walk: (node, next operand to visit).
-  absl::InlinedVector<std::pair<LazyNode*, size_t>, 16> stack;
-  for (const LazyPtr& target : targets) {
-    if (ids.contains(target.get())) continue;
-    stack.emplace_back(target.get(), 0);
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (next < node->inputs.size()) {
-        LazyNode* operand = node->inputs[next++].get();
-        if (!ids.contains(operand)) stack.emplace_back(operand, 0);
-        continue;
-      }
-      LazyNode* done = node;
-      stack.pop_back();
-      if (ids.contains(done)) continue;
-      ir::ValueId id;
-      if (done->realized()) {
-        id = built.graph.add_input(done->type);
-        built.inputs.push_back(done->buffer);
-        built.input_nodes.push_back(done);
-      } else if (done->op == ir::Op::constant) {
-        id = built.graph.add_constant(std::get<ir::ConstantAttrs>(done->attrs).value,
-                                      done->type.dtype);
-      } else if (done->op == ir::Op::reshape && done->inputs[0]->type.shape == done->type.shape &&
-                 !is_target(done)) {
-        id = ids.at(done->inputs[0].get());
-      } else {
-        ir::Node n{done->op, done->type, {}, done->attrs};
-        for (const LazyPtr& in : done->inputs) n.inputs.push_back(ids.at(in.get()));
-        id = built.graph.add_node(std::move(n));
-        if (done->saved_for_backward > 0 && options.keep_saved_values) kept.push_back(done);
-      }
-      ids.emplace(done, id);
-    }
-  }
-  // Each node is output once. Node ids are dense, so a bit per node finds repeats; the usual
-  // few outputs are scanned instead, which allocates nothing.
-  std::vector<ir::ValueId> outputs;
-  outputs.reserve(targets.size());
-  constexpr size_t kScannedOutputs = 16;
-  const bool scan = targets.size() + kept.size() <= kScannedOutputs;
-  std::vector<bool> is_output(scan ? 0 : static_cast<size_t>(built.graph.size()), false);
-  auto add_output = [&](LazyNode* node) {
-    const ir::ValueId id = ids.at(node);
-    if (scan ? std::find(outputs.begin(), outputs.end(), id) != outputs.end()
-             : is_output[static_cast<size_t>(id)])
-      return;
-    if (!scan) is_output[static_cast<size_t>(id)] = true;
-    outputs.push_back(id);
-    built.outputs.push_back(node);
-  };
-  for (const LazyPtr& target : targets)
-    if (!target->realized() || options.realized_outputs) add_output(target.get());
-  // Values that autograd keeps for the backward pass and that this graph computes anyway (in a
-  // buffer: matmul and reduction results) are kept, so the backward pass need not redo them.
-  for (LazyNode* node : kept) add_output(node);
-  built.graph.set_outputs(std::move(outputs));
-  return built;
-}
-
-namespace {
 
 // The pending nodes reachable from `targets` (realized nodes end the walk).
 absl::flat_hash_set<const LazyNode*> pending_ancestors(absl::Span<const LazyPtr> targets) {
@@ -226,8 +114,8 @@ void realize_locked(Targets targets, bool reading) {
     on_the_way = pending_ancestors(targets);
   for (std::shared_ptr<Storage>& storage : pending) {
     LazyNode* value = storage->value.get();
-    if (on_the_way.contains(value) && !requested(value) &&
-        cheap_to_recompute(value, this_realization)) {
+    if (requested(value)) continue;  // a target already
+    if (on_the_way.contains(value) && cheap_to_recompute(value, this_realization)) {
       value->deferred_by = this_realization;
       storage->registered = true;
       state.storages.push_back(storage);
@@ -241,12 +129,12 @@ void realize_locked(Targets targets, bool reading) {
                 targets.end());
   if (targets.empty()) return;
   auto run_group = [&](absl::Span<const LazyPtr> group) {
-    BuiltGraph built = build_graph(group, {.size_hint = size_hint});
-    if (built.outputs.empty()) return;
-    std::vector<backends::BufferPtr> results = run_realization(
-        std::move(built.graph), backends::backend_for(built.outputs[0]->device), built.inputs);
-    for (size_t i = 0; i < built.outputs.size(); ++i) {
-      LazyNode* node = built.outputs[i];
+    const PendingGraph pending(group, {.size_hint = size_hint});
+    if (pending.outputs.empty()) return;
+    std::vector<backends::BufferPtr> results =
+        run_realization(pending, backends::backend_for(pending.outputs[0]->device), size_hint);
+    for (size_t i = 0; i < pending.outputs.size(); ++i) {
+      LazyNode* node = pending.outputs[i];
       node->buffer = std::move(results[i]);
       node->op = ir::Op::input;
       node->attrs = ir::InputAttrs{};

@@ -8,6 +8,7 @@
 #include "absl/types/span.h"
 #include "kiln/backends/backend.h"
 #include "kiln/frontend/lazy.h"
+#include "kiln/frontend/pending_graph.h"
 
 namespace kiln::frontend {
 
@@ -36,29 +37,5 @@ void realize_all();
 std::vector<std::shared_ptr<Storage>> pending_storages();
 // True when some storage may have pending content (cheap: no realization needed otherwise).
 bool anything_pending();
-
-// The graph of pending nodes reachable from `targets`: realized nodes become graph inputs (in
-// `input_nodes` order, their buffers in `inputs`), constants stay constants, and a reshape to
-// its operand's own shape is that operand (unless it is a target). The walk stamps the nodes
-// (LazyNode::walk): two walks over the same nodes must not run at once, which holds for
-// realization (under its lock) and for a trace (over nodes its own call recorded).
-struct GraphBuildOptions {
-  // Also output pending values that autograd keeps for the backward pass (realization keeps
-  // matmul and reduction results it computes anyway).
-  bool keep_saved_values = true;
-  // Output realized targets too (as the graph input they are); otherwise they are skipped.
-  bool realized_outputs = false;
-  // About how many nodes the graph will have (0: unknown), so that it is allocated once.
-  size_t size_hint = 0;
-};
-// Inline room for the few inputs and outputs of one eager step: a realization per op would
-// otherwise allocate each list.
-struct BuiltGraph {
-  ir::Graph graph;
-  absl::InlinedVector<backends::BufferPtr, 4> inputs;
-  absl::InlinedVector<LazyNode*, 4> input_nodes;
-  absl::InlinedVector<LazyNode*, 4> outputs;  // unique targets, in graph output order
-};
-BuiltGraph build_graph(absl::Span<const LazyPtr> targets, GraphBuildOptions options);
 
 }  // namespace kiln::frontend

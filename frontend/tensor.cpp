@@ -194,6 +194,13 @@ void eval(const std::vector<Tensor>& tensors) {
   frontend::realize_reading(targets);
 }
 
+void eval_each(std::initializer_list<const Tensor*> tensors) {
+  absl::InlinedVector<frontend::LazyPtr, 4> targets;
+  for (const Tensor* t : tensors)
+    if (t->defined()) targets.push_back(impl_of(*t).storage->value);
+  frontend::realize_reading(targets);
+}
+
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
   if (t.device().is_cuda()) {

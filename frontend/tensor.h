@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -69,7 +70,7 @@ class Tensor {
   // Accumulates d(this)/d(leaf) * gradient into every leaf's grad(). Without `gradient`, this
   // must have one element (the gradient is 1).
   void backward(const Tensor& gradient = Tensor(), bool create_graph = false) const;
-  Tensor grad() const;  // undefined until a backward pass reaches this tensor
+  Tensor grad() const;    // undefined until a backward pass reaches this tensor
   Tensor detach() const;  // the same storage, without history
   Tensor data() const;    // as detach()
   // Rebinds this tensor (every copy of this handle) to `data`'s elements; other aliases of the
@@ -276,9 +277,12 @@ Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol
 
 // Computes every pending value of these tensors now (errors surface here at the latest).
 void eval(const std::vector<Tensor>& tensors);
+// eval(a, b, ...) without copying the handles into a vector (eager code calls it after
+// every op).
+void eval_each(std::initializer_list<const Tensor*> tensors);
 template <class... Ts>
 void eval(const Tensor& first, const Ts&... rest) {
-  eval(std::vector<Tensor>{first, rest...});
+  eval_each({&first, &rest...});
 }
 
 // ---- operators ----

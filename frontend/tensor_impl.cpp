@@ -34,11 +34,11 @@ Tensor make_tensor(LazyPtr value) {
   storage->device = value->device;
   if (TraceObserver* observer = trace_observer()) observer->on_storage_created(storage);
   auto ti = std::make_shared<TensorImpl>();
-  ti->storage = storage;
   ti->sizes = value->type.shape;
   ti->strides = contiguous_strides(ti->sizes);
   ti->autograd = autograd::on_result(value);
   set_storage_value(storage, std::move(value));
+  ti->storage = std::move(storage);
   return Tensor(std::move(ti));
 }
 

@@ -192,59 +192,92 @@ void* CpuKernelRunner::function(const ir::LoopKernel& kernel, Entry& entry, bool
   return address;
 }
 
-void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-                          absl::Span<void* const> data) {
-  KernelMemo none;  // a look-up at every call
-  run_memoized(kernel, launch, data, none);
+// Everything a launch needs besides its data pointers, worked out once per launch of a
+// program (run_memoized) or at each call (run).
+struct CpuKernelRunner::Prepared final : PreparedLaunch {
+  size_t args = 0;
+  bool native = false;
+  int64_t extent = 0;
+  int64_t ranges = 1;        // split_count: > 1 runs the partial function over ranges of each point
+  void* function = nullptr;  // KernelFunction, or PartialFunction when ranges > 1
+  absl::InlinedVector<int64_t, 24> strides;  // every argument's launch strides, in a row
+  absl::InlinedVector<int64_t, 8> sizes;     // kernel_sizes(): launch sizes, runtime constants
+  int64_t grain = 1;                         // points per thread-pool chunk
+  int64_t block = 1;                         // points_per_block
+};
+
+void CpuKernelRunner::prepare(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                              Prepared& p) {
+  check_launch(kernel, launch, kernel.args.size());
+  p.args = kernel.args.size();
+  p.extent = parallel_extent(kernel, launch);
+  if (p.extent == 0) return;  // nothing to compute or store
+  Entry& entry = this->entry(kernel);
+  p.native = entry.native;
+  if (!p.native) return;
+  p.strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
+  for (const Shape& s : launch.strides) p.strides.insert(p.strides.end(), s.begin(), s.end());
+  p.sizes.assign(launch.sizes.begin(), launch.sizes.end());
+  for (const int32_t i : entry.runtime_exprs) {
+    const ir::KernelExpr& e = kernel.exprs[static_cast<size_t>(i)];
+    p.sizes.push_back(static_cast<int64_t>(constant_bits(e.dtype, e.constant)));
+  }
+  p.ranges = split_count(kernel, launch);
+  p.function = function(kernel, entry, p.ranges > 1);
+  const int64_t work = std::max<int64_t>(1, work_per_point(kernel, launch));
+  p.grain = std::max<int64_t>(1, kChunkWork / work);
+  p.block = points_per_block(kernel);
 }
 
-void CpuKernelRunner::run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
-                                   absl::Span<void* const> data, KernelMemo& memo) {
-  check_launch(kernel, launch, data.size());
-  const int64_t extent = parallel_extent(kernel, launch);
-  if (extent == 0) return;  // nothing to compute or store
-  auto* found = static_cast<Entry*>(memo.found.load(std::memory_order_acquire));
-  if (found == nullptr) {
-    found = &this->entry(kernel);
-    memo.found.store(found, std::memory_order_release);
-  }
-  Entry& entry = *found;
-  if (!entry.native) {
+void CpuKernelRunner::launch(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                             absl::Span<void* const> data, const Prepared& p) {
+  if (data.size() != p.args)
+    throw Error(absl::StrCat("internal error: cpu backend: a kernel of ", p.args,
+                             " arguments launched with ", data.size(), " buffers"));
+  if (p.extent == 0) return;
+  if (!p.native) {
     ++evaluated_runs;
     interp::LoopEvaluator evaluator;
     evaluator.run(kernel, launch, data);
     return;
   }
   ++compiled_runs;
-  absl::InlinedVector<int64_t, 24> strides;
-  strides.reserve(kernel.args.size() * static_cast<size_t>(kernel.rank));
-  for (const Shape& s : launch.strides) strides.insert(strides.end(), s.begin(), s.end());
-  // kernel_sizes(), with the runtime constants found once per kernel.
-  absl::InlinedVector<int64_t, 8> sizes(launch.sizes.begin(), launch.sizes.end());
-  for (const int32_t i : entry.runtime_exprs) {
-    const ir::KernelExpr& e = kernel.exprs[static_cast<size_t>(i)];
-    sizes.push_back(static_cast<int64_t>(constant_bits(e.dtype, e.constant)));
-  }
-  if (const int64_t ranges = split_count(kernel, launch); ranges > 1) {
-    const auto partial = reinterpret_cast<PartialFunction>(function(kernel, entry, true));
-    run_split_reduction(kernel, launch, data, sizes.data(), strides.data(), partial, ranges);
+  if (p.ranges > 1) {
+    run_split_reduction(kernel, launch, data, p.sizes.data(), p.strides.data(),
+                        reinterpret_cast<PartialFunction>(p.function), p.ranges);
     return;
   }
-  const auto kernel_function = reinterpret_cast<KernelFunction>(function(kernel, entry, false));
+  const auto kernel_function = reinterpret_cast<KernelFunction>(p.function);
   const int64_t* offsets = launch.offsets.data();
   auto chunk = [&](int64_t begin, int64_t end) {
-    kernel_function(data.data(), sizes.data(), strides.data(), offsets, begin, end);
+    kernel_function(data.data(), p.sizes.data(), p.strides.data(), offsets, begin, end);
   };
-  const int64_t work = std::max<int64_t>(1, work_per_point(kernel, launch));
-  int64_t grain = std::max<int64_t>(1, kChunkWork / work);
   // Blocked reductions want whole blocks per chunk, unless that leaves threads idle.
-  const int64_t block = points_per_block(kernel);
-  if (block > grain && extent >= block * runtime::num_threads()) grain = block;
-  if (extent <= grain) {
-    chunk(0, extent);
+  int64_t grain = p.grain;
+  if (p.block > grain && p.extent >= p.block * runtime::num_threads()) grain = p.block;
+  if (p.extent <= grain) {
+    chunk(0, p.extent);
   } else {
-    runtime::parallel_for(0, extent, grain, chunk);
+    runtime::parallel_for(0, p.extent, grain, chunk);
   }
+}
+
+void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                          absl::Span<void* const> data) {
+  Prepared p;
+  prepare(kernel, launch, p);
+  this->launch(kernel, launch, data, p);
+}
+
+void CpuKernelRunner::run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                                   absl::Span<void* const> data, KernelMemo& memo) {
+  auto* p = static_cast<const Prepared*>(memo.get());
+  if (p == nullptr) {
+    auto fresh = std::make_unique<Prepared>();
+    prepare(kernel, launch, *fresh);
+    p = static_cast<const Prepared*>(memo.publish(std::move(fresh)));
+  }
+  this->launch(kernel, launch, data, *p);
 }
 
 std::vector<BufferPtr> CpuBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {

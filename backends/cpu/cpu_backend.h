@@ -49,7 +49,7 @@ class CpuKernelRunner final : public KernelRunner {
 
   void run(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
            absl::Span<void* const> data) override;
-  // The memo holds the kernel's table entry (run() passes a fresh one).
+  // The memo holds the launch prepared at the first call (Prepared).
   void run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                     absl::Span<void* const> data, KernelMemo& memo) override;
   // matmul on the blocked matmul of matmul.h, its epilogue tile by tile (matmul_step.cpp);
@@ -69,6 +69,12 @@ class CpuKernelRunner final : public KernelRunner {
     std::atomic<void*> partial{nullptr};   // PartialFunction (split_reduction.h)
   };
   struct Table;
+  struct Prepared;
+  // Checks a launch against its kernel and works out its arguments, compiling the kernel at
+  // the first call.
+  void prepare(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch, Prepared& p);
+  void launch(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+              absl::Span<void* const> data, const Prepared& p);
   // The kernel's entry in the table, added at the first call.
   Entry& entry(const ir::LoopKernel& kernel);
   // The kernel's function (or partial reduction), compiled or loaded at the first call.

@@ -8,6 +8,7 @@
 #include "kiln/frontend/autograd/grad_mode.h"
 #include "kiln/frontend/autograd/meta.h"
 #include "kiln/frontend/compile/trace_state.h"
+#include "kiln/frontend/pending_graph.h"
 #include "kiln/frontend/realize.h"
 #include "kiln/runtime/error.h"
 

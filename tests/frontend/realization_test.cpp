@@ -5,6 +5,7 @@
 
 #include "frontend_test_util.h"
 #include "kiln/frontend/lazy.h"
+#include "kiln/frontend/pending_graph.h"
 #include "kiln/frontend/realize.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/ir/graph_hash.h"
