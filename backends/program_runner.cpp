@@ -117,9 +117,12 @@ KernelData kernel_data(const ir::Graph& graph, const ir::ProgramStep& step, RunB
   return data;
 }
 
+// Runs the program; `chains` (only with memos: an executable's) are step ranges that the
+// runner runs together.
 std::vector<BufferPtr> run_bound(const ir::Graph& graph, const ir::Program& program,
                                  const RunBindings& bindings, absl::Span<const BufferPtr> inputs,
-                                 KernelRunner& runner, absl::Span<KernelMemo> memos) {
+                                 KernelRunner& runner, absl::Span<KernelMemo> memos,
+                                 absl::Span<const StepChain> chains = {}) {
   // Programs lowered by passes::lower_program carry their plan; tests lower by hand.
   std::optional<ir::MemoryPlan> computed;
   if (program.memory.release_after.size() != program.steps.size())
@@ -142,8 +145,24 @@ std::vector<BufferPtr> run_bound(const ir::Graph& graph, const ir::Program& prog
     buffers[in.value] = buffer;
   }
 
+  size_t next_chain = 0;
   for (size_t s = 0; s < program.steps.size(); ++s) {
     const ir::ProgramStep& step = program.steps[s];
+    if (next_chain < chains.size() && chains[next_chain].first == s) {
+      // Every buffer of the chain is bound before any of its steps runs, and none is released
+      // until all have run: the runner may interleave the steps.
+      const StepChain& chain = chains[next_chain++];
+      absl::InlinedVector<KernelData, 4> data;
+      absl::InlinedVector<absl::Span<void* const>, 4> spans;
+      for (size_t c = chain.first; c <= chain.last; ++c)
+        data.push_back(kernel_data(graph, program.steps[c], run, -1));
+      for (const KernelData& d : data) spans.push_back(d);
+      runner.run_chain(program, chain, spans, memos.subspan(chain.first, data.size()));
+      for (size_t c = chain.first; c <= chain.last; ++c)
+        for (ir::ValueId id : run.plan.release_after[c]) run.release(id);
+      s = chain.last;
+      continue;
+    }
     if (step.kind == ir::ProgramStep::Kind::kNode) {
       std::vector<BufferPtr> operands;
       for (const ir::OperandView& view : step.operands) {
@@ -190,10 +209,11 @@ class ProgramExecutable final : public Executable {
         program_(passes::lower_program(graph_)),
         bindings_(bindings_of(graph_)),
         runner_(runner),
-        memos_(std::make_unique<KernelMemo[]>(program_.steps.size())) {}
+        memos_(std::make_unique<KernelMemo[]>(program_.steps.size())),
+        chains_(runner_.plan_chains(graph_, program_)) {}
   std::vector<BufferPtr> run(absl::Span<const BufferPtr> inputs) override {
     return run_bound(graph_, program_, bindings_, inputs, runner_,
-                     absl::MakeSpan(memos_.get(), program_.steps.size()));
+                     absl::MakeSpan(memos_.get(), program_.steps.size()), chains_);
   }
 
  private:
@@ -202,6 +222,7 @@ class ProgramExecutable final : public Executable {
   RunBindings bindings_;
   KernelRunner& runner_;
   std::unique_ptr<KernelMemo[]> memos_;  // one per step
+  std::vector<StepChain> chains_;
 };
 
 }  // namespace

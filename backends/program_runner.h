@@ -42,6 +42,14 @@ class KernelMemo {
   std::atomic<PreparedLaunch*> prepared_{nullptr};
 };
 
+// Consecutive kernel steps [first, last] that a runner runs together (run_chain), planned
+// once per program (plan_chains); `plan` is the runner's own description of how.
+struct StepChain {
+  size_t first = 0;
+  size_t last = 0;
+  std::shared_ptr<const void> plan;
+};
+
 class KernelRunner {
  public:
   virtual ~KernelRunner() = default;
@@ -54,6 +62,24 @@ class KernelRunner {
                             absl::Span<void* const> data, KernelMemo& memo) {
     (void)memo;
     run(kernel, launch, data);
+  }
+
+  // Chains of steps of `program` (lowered from `graph`) to run with run_chain, in step order and
+  // disjoint; the default runs every step on its own.
+  virtual std::vector<StepChain> plan_chains(const ir::Graph& graph, const ir::Program& program) {
+    (void)graph;
+    (void)program;
+    return {};
+  }
+  // Runs the steps of `chain`: data[i] is step chain.first + i's buffers (outputs allocated; no
+  // buffer is released or reused before the whole chain has run), memos[i] its memo.
+  virtual void run_chain(const ir::Program& program, const StepChain& chain,
+                         absl::Span<const absl::Span<void* const>> data,
+                         absl::Span<KernelMemo> memos) {
+    for (size_t i = 0; i < data.size(); ++i) {
+      const ir::ProgramStep& step = program.steps[chain.first + i];
+      run_memoized(step.kernel, step.launch, data[i], memos[i]);
+    }
   }
 
   // Runs library step `step` (ProgramStep::Kind::kNode) and returns its node's result in a

@@ -1,7 +1,10 @@
 // Softmax over the rows of a 4096 x 4096 float32 matrix. kiln has no softmax op, so it is
 // composed the numerically stable way (amax, exp, sum, div), as a user would write it;
-// LibTorch runs its fused at::softmax kernel.
+// LibTorch runs its fused at::softmax kernel. Also the cross-entropy loss of 4096 x 4096
+// logits and its gradient (forward and backward, as a classifier's last layer trains), whose
+// row-by-row kernels kiln runs as a row chain (docs/architecture.md, "Row chains").
 #include <ATen/ATen.h>
+#include <torch/nn/functional/loss.h>
 
 #include <cmath>
 #include <string>
@@ -46,11 +49,54 @@ void BM_softmax_torch(benchmark::State& state) {
              [&] { benchmark::DoNotOptimize(at::softmax(x, 1).data_ptr<float>()); });
 }
 
+constexpr int64_t kClasses = 4096;
+
+void BM_cross_entropy_kiln(benchmark::State& state) {
+  kiln::manual_seed(0);
+  const kiln::Tensor logits = kiln::randn({kRows, kClasses}).requires_grad_();
+  const kiln::Tensor target = kiln::randint(0, kClasses, {kRows});
+  auto step = [&] {
+    kiln::nn::cross_entropy(logits, target).backward();
+    kiln::eval(logits.grad());
+    logits.grad().zero_();
+  };
+  step();
+  // Every row of the gradient of a mean cross-entropy sums to 0 (softmax - one-hot, / rows).
+  kiln::nn::cross_entropy(logits, target).backward();
+  for (float s : logits.grad().sum(1).tolist<float>())
+    if (std::abs(s) > 1e-6f) {
+      state.SkipWithError(("kiln cross-entropy gradient row sums to " + std::to_string(s)).c_str());
+      return;
+    }
+  logits.grad().zero_();
+  timed_loop(state, "cross_entropy.kiln", step);
+}
+
+void BM_cross_entropy_torch(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  set_torch_threads(threads);
+  const at::Tensor logits = at::randn({kRows, kClasses}).requires_grad_();
+  const at::Tensor target = at::randint(0, kClasses, {kRows});
+  auto step = [&] {
+    torch::nn::functional::cross_entropy(logits, target).backward();
+    benchmark::DoNotOptimize(logits.grad().data_ptr<float>());
+    logits.grad().zero_();
+  };
+  step();
+  timed_loop(state, "cross_entropy.torch" + std::to_string(threads), step);
+}
+
 }  // namespace
 
 void register_softmax_benchmarks() {
   add_benchmark("softmax/kiln", BM_softmax_kiln)->Iterations(5);
   add_benchmark("softmax/torch", BM_softmax_torch)
+      ->ArgName("threads")
+      ->Arg(1)
+      ->Arg(2)
+      ->Iterations(5);
+  add_benchmark("cross_entropy/kiln", BM_cross_entropy_kiln)->Iterations(5);
+  add_benchmark("cross_entropy/torch", BM_cross_entropy_torch)
       ->ArgName("threads")
       ->Arg(1)
       ->Arg(2)

@@ -76,6 +76,7 @@ void print_summary() {
   row("chain+sum 16M f32, compiled", "chain_sum.kiln_compiled", "chain_sum.torch", 0.05);
   row("chain, no sum 16M f32", "chain.kiln", "chain.torch", 0.20);
   row("softmax rows 4096x4096 f32", "softmax.kiln", "softmax.torch", std::nullopt);
+  row("cross-entropy fwd+bwd 4096x4096", "cross_entropy.kiln", "cross_entropy.torch", std::nullopt);
   row("10k adds 2x3, realized at end", "adds.kiln", "adds.torch", 1.0);
   row("10k adds 2x3, realized each add", "adds_each.kiln", "adds.torch", std::nullopt);
   row("MLP 784-256-10 train step, b128", "mlp_step.kiln", "mlp_step.torch", 0.8);

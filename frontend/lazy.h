@@ -17,12 +17,13 @@ struct LazyNode;
 using LazyPtr = std::shared_ptr<LazyNode>;
 
 struct LazyNode {
+  // The fields a realization's walk reads first (pending_graph.h), together at the front: a
+  // walk over thousands of nodes touches each one's first cache line and rarely more.
+  // Scratch of the walk: the walk that last reached this node and the graph id that walk gave
+  // it. A stamp in the node finds the id of each of thousands of nodes without a table look-up.
+  uint64_t walk = 0;
+  int32_t walk_id = -1;
   ir::Op op = ir::Op::input;
-  ir::Attrs attrs;
-  ir::TensorType type;
-  Device device = cpu;
-  absl::InlinedVector<LazyPtr, 2> inputs;
-  std::shared_ptr<runtime::Buffer> buffer;  // set once realized (then `inputs` is empty)
   // Set when a Storage holds this node as its content: a second storage must not take the
   // same node, or both would receive the same buffer on realization.
   bool owned_by_storage = false;
@@ -30,21 +31,21 @@ struct LazyNode {
   // from_blob buffer or one whose data_ptr was handed out, or a pending node reading one.
   // Such values are computed at the call, as in PyTorch, never later.
   bool external = false;
-  // Bumped by eager in-place writes into `buffer`: autograd checks that a value it saved for
-  // the backward pass was not changed since.
-  uint64_t version = 0;
   // How many recorded GradFns keep this pending value for the backward pass. Realization
   // stores such values (matmul and reduction results, which would be costly to recompute) in
   // buffers when it computes them anyway.
   int32_t saved_for_backward = 0;
+  std::shared_ptr<runtime::Buffer> buffer;  // set once realized (then `inputs` is empty)
+  absl::InlinedVector<LazyPtr, 2> inputs;
+  ir::TensorType type;
+  Device device = cpu;
+  ir::Attrs attrs;
+  // Bumped by eager in-place writes into `buffer`: autograd checks that a value it saved for
+  // the backward pass was not changed since.
+  uint64_t version = 0;
   // The realization (a count, from 1) that left this storage content pending as an
   // intermediate of another value (realize_reading); 0: none. A later realization stores it.
   uint64_t deferred_by = 0;
-  // Scratch of the pending-graph walk (pending_graph.h): the walk that last reached this node and
-  // the graph id that walk gave it. A stamp in the node finds the id of each of thousands of nodes
-  // without a table look-up.
-  uint64_t walk = 0;
-  int32_t walk_id = -1;
 
   LazyNode() = default;
   LazyNode(const LazyNode&) = delete;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/codegen.h"
 #include "kiln/backends/cpu/kernel_cache.h"
+#include "kiln/backends/cpu/row_chains.h"
 #include "kiln/backends/cpu/split_reduction.h"
 #include "kiln/backends/interp/loop_evaluator.h"
 #include "kiln/ir/absl_compat.h"
@@ -37,6 +38,7 @@ std::atomic<uint64_t> evaluated_runs{0};
 std::atomic<uint64_t> lookups{0};
 std::atomic<uint64_t> matmuls{0};
 std::atomic<uint64_t> epilogues{0};
+std::atomic<uint64_t> chained{0};
 
 }  // namespace
 
@@ -126,7 +128,7 @@ void check_launch(const ir::LoopKernel& k, const ir::KernelLaunch& launch, size_
 
 CpuBackendStats cpu_backend_stats() {
   return CpuBackendStats{compiled_runs.load(), evaluated_runs.load(), lookups.load(),
-                         matmuls.load(), epilogues.load()};
+                         matmuls.load(),       epilogues.load(),      chained.load()};
 }
 
 void count_library_run(bool with_epilogue) {
@@ -269,15 +271,67 @@ void CpuKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch& 
   this->launch(kernel, launch, data, p);
 }
 
+const CpuKernelRunner::Prepared& CpuKernelRunner::prepared(const ir::LoopKernel& kernel,
+                                                           const ir::KernelLaunch& launch,
+                                                           KernelMemo& memo) {
+  if (auto* p = static_cast<const Prepared*>(memo.get())) return *p;
+  auto fresh = std::make_unique<Prepared>();
+  prepare(kernel, launch, *fresh);
+  return *static_cast<const Prepared*>(memo.publish(std::move(fresh)));
+}
+
 void CpuKernelRunner::run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                                    absl::Span<void* const> data, KernelMemo& memo) {
-  auto* p = static_cast<const Prepared*>(memo.get());
-  if (p == nullptr) {
-    auto fresh = std::make_unique<Prepared>();
-    prepare(kernel, launch, *fresh);
-    p = static_cast<const Prepared*>(memo.publish(std::move(fresh)));
+  this->launch(kernel, launch, data, prepared(kernel, launch, memo));
+}
+
+std::vector<StepChain> CpuKernelRunner::plan_chains(const ir::Graph& graph,
+                                                    const ir::Program& program) {
+  std::vector<StepChain> chains;
+  for (RowChain& chain : plan_row_chains(graph, program))
+    chains.push_back({chain.first, chain.last, std::make_shared<RowChain>(std::move(chain))});
+  return chains;
+}
+
+void CpuKernelRunner::run_chain(const ir::Program& program, const StepChain& chain,
+                                absl::Span<const absl::Span<void* const>> data,
+                                absl::Span<KernelMemo> memos) {
+  const auto& rows = *static_cast<const RowChain*>(chain.plan.get());
+  absl::InlinedVector<const Prepared*, 4> steps;
+  bool runs_alone = false;
+  for (size_t i = 0; i < data.size(); ++i) {
+    const ir::ProgramStep& step = program.steps[chain.first + i];
+    const Prepared& p = prepared(step.kernel, step.launch, memos[i]);
+    if (data[i].size() != p.args)
+      throw Error(absl::StrCat("internal error: cpu backend: a kernel of ", p.args,
+                               " arguments launched with ", data[i].size(), " buffers"));
+    // The plan excludes what the preparation may still decide (it saw the same launch), but
+    // the chain must not run a step any other way than its own launch would.
+    runs_alone = runs_alone || !p.native || p.ranges > 1 || p.extent == 0;
+    steps.push_back(&p);
   }
-  this->launch(kernel, launch, data, *p);
+  const int64_t blocks = (rows.rows + rows.rows_per_block - 1) / rows.rows_per_block;
+  // Fewer blocks than threads would leave threads idle that the steps' own launches use.
+  if (runs_alone || blocks < runtime::num_threads()) {
+    KernelRunner::run_chain(program, chain, data, memos);
+    return;
+  }
+  compiled_runs += data.size();
+  chained += data.size();
+  runtime::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t first_row = b * rows.rows_per_block;
+      const int64_t end_row = std::min(rows.rows, first_row + rows.rows_per_block);
+      for (size_t i = 0; i < steps.size(); ++i) {
+        const Prepared& p = *steps[i];
+        const int64_t per_row = rows.points_per_row[i];
+        reinterpret_cast<KernelFunction>(p.function)(
+            data[i].data(), p.sizes.data(), p.strides.data(),
+            program.steps[chain.first + i].launch.offsets.data(), first_row * per_row,
+            end_row * per_row);
+      }
+    }
+  });
 }
 
 std::vector<BufferPtr> CpuBackend::run(const ir::Graph& graph, absl::Span<const BufferPtr> inputs) {

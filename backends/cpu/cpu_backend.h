@@ -23,6 +23,7 @@ struct CpuBackendStats {
                                       // table and was asked of the KernelCache
   uint64_t matmuls_run = 0;           // matmul steps run by the blocked matmul (matmul.h)
   uint64_t epilogues_run = 0;         // of those, steps that ran an epilogue on their tiles
+  uint64_t kernels_chained = 0;       // compiled launches run block by block in a row chain
 };
 CpuBackendStats cpu_backend_stats();
 // Counts one matmul step in the stats (matmul_step.cpp).
@@ -52,6 +53,12 @@ class CpuKernelRunner final : public KernelRunner {
   // The memo holds the launch prepared at the first call (Prepared).
   void run_memoized(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                     absl::Span<void* const> data, KernelMemo& memo) override;
+  // Row chains (row_chains.h): runs of steps that pass values row by row, run a block of rows
+  // at a time.
+  std::vector<StepChain> plan_chains(const ir::Graph& graph, const ir::Program& program) override;
+  void run_chain(const ir::Program& program, const StepChain& chain,
+                 absl::Span<const absl::Span<void* const>> data,
+                 absl::Span<KernelMemo> memos) override;
   // matmul on the blocked matmul of matmul.h, its epilogue tile by tile (matmul_step.cpp);
   // other library steps on the reference interpreter.
   BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
@@ -75,6 +82,9 @@ class CpuKernelRunner final : public KernelRunner {
   void prepare(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch, Prepared& p);
   void launch(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
               absl::Span<void* const> data, const Prepared& p);
+  // The launch prepared in `memo`, prepared and published there at the first call.
+  const Prepared& prepared(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
+                           KernelMemo& memo);
   // The kernel's entry in the table, added at the first call.
   Entry& entry(const ir::LoopKernel& kernel);
   // The kernel's function (or partial reduction), compiled or loaded at the first call.

@@ -1,9 +1,12 @@
 // The CpuBackend as a whole: how many kernels a realization compiles and runs, reuse of
 // compiled kernels across sizes, cache keys that tell constants apart, the evaluator fallback,
 // library steps between kernels, and the thread pool on large kernels.
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu/cpu_test_util.h"
@@ -177,6 +180,44 @@ TEST(CpuBackend, LargeKernelsRunOnThePool) {
     expect_matches_interpreter(g, {make_data(float32, n, 5)}, {}, std::to_string(n));
   }
   runtime::set_num_threads(old);
+}
+
+// An executable prepares each launch at its first run (KernelMemo): threads that start one
+// executable at once race to publish; each must compute with a complete preparation, and
+// every result must equal a run that prepares nothing ahead.
+TEST(CpuBackend, OneExecutableRunsFromSeveralThreadsAtOnce) {
+  Graph g = chain_and_sum(4, 100);
+  const ValueId x = 0;
+  g.set_outputs({g.outputs()[0], add(g, Op::neg, {x})});
+  CpuBackend cpu(test_cache());
+  constexpr int kThreads = 4, kRuns = 50;
+  std::vector<BufferPtr> inputs;
+  std::vector<std::vector<BufferPtr>> expected;
+  for (int t = 0; t < kThreads; ++t) {
+    inputs.push_back(make_data(float32, 400, static_cast<uint32_t>(t + 1), Data::kPositive));
+    expected.push_back(cpu.run(g, {inputs.back()}));
+  }
+  const std::unique_ptr<Executable> executable = cpu.compile(g);
+  std::atomic<int> ready{0};
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < kThreads) {
+      }
+      for (int r = 0; r < kRuns; ++r) {
+        const std::vector<BufferPtr> out = executable->run({inputs[static_cast<size_t>(t)]});
+        for (size_t o = 0; o < out.size(); ++o) {
+          const BufferPtr& want = expected[static_cast<size_t>(t)][o];
+          if (out[o]->nbytes() != want->nbytes() ||
+              std::memcmp(out[o]->data(), want->data(), want->nbytes()) != 0)
+            ++mismatches[static_cast<size_t>(t)];
+        }
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0) << t;
 }
 
 // Not a correctness test: prints the time of one fused kernel against the interpreter
