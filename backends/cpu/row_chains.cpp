@@ -58,13 +58,18 @@ class ChainBuilder {
         continue;
       }
       if (open_ && *rows == chain_.rows && joins(s)) {
-        add(s);
-        continue;
+        const int64_t held = held_bytes_ + dying_bytes(chain_.last);
+        if (held <= kMaxHeldBytes) {
+          held_bytes_ = held;
+          add(s);
+          continue;
+        }
       }
       close();
       chain_ = RowChain{s, s, *rows, 1, {}};
       produced_.clear();
       row_bytes_.clear();
+      held_bytes_ = 0;
       open_ = joins(s);
       if (open_) add(s);
     }
@@ -77,6 +82,18 @@ class ChainBuilder {
   int64_t row_elements(ir::ValueId v) const {
     const int64_t n = numel(graph_.node(v).type.shape);
     return n % chain_.rows == 0 ? n / chain_.rows : 0;
+  }
+
+  // Bytes of the values the chain produced whose buffers the memory plan frees after step s:
+  // a chain frees nothing before its end, so these stay held while later steps run.
+  int64_t dying_bytes(size_t s) const {
+    int64_t bytes = 0;
+    for (const ir::ValueId v : program_.memory.release_after[s]) {
+      if (!produced_.contains(v)) continue;
+      const ir::TensorType& type = graph_.node(v).type;
+      bytes += numel(type.shape) * static_cast<int64_t>(itemsize(type.dtype));
+    }
+    return bytes;
   }
 
   // Step s's writes, and its reads of values the open chain produced, are row-local.
@@ -124,12 +141,15 @@ class ChainBuilder {
   RowChain chain_;
   absl::flat_hash_set<ir::ValueId> produced_;  // outputs of the open chain's steps
   absl::flat_hash_map<ir::ValueId, int64_t> row_bytes_;
+  int64_t held_bytes_ = 0;  // dying_bytes of the open chain's steps before its last
 };
 
 }  // namespace
 
 std::vector<RowChain> plan_row_chains(const ir::Graph& graph, const ir::Program& program) {
-  if (!row_chains_enabled()) return {};
+  // Without the memory plan (programs lowered by hand) what a chain holds is unknown.
+  if (!row_chains_enabled() || program.memory.release_after.size() != program.steps.size())
+    return {};
   return ChainBuilder(graph, program).build();
 }
 

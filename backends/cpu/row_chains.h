@@ -31,6 +31,11 @@ namespace kiln::backends::cpu {
 // 16 MiB 10.3-10.7, no chain 12.0-12.9.
 constexpr int64_t kRowBlockBytes = 1024 * 1024;
 
+// A chain releases no buffer before its last step has run, so values that the memory plan
+// frees inside the chain are held longer; a step does not join a chain once these would
+// exceed this (a softmax's chain holds its row maxima, a few kilobytes).
+constexpr int64_t kMaxHeldBytes = int64_t{16} << 20;
+
 struct RowChain {
   size_t first = 0;  // program steps [first, last]
   size_t last = 0;

@@ -1,5 +1,6 @@
 // Row chains (backends/cpu/row_chains.h): which steps the planner chains, and that running a
 // chain block by block computes exactly what the steps compute one after the other.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -74,6 +75,61 @@ TEST(RowChains, ColumnReductionsAreNotChained) {
   g.set_outputs({add(g, Op::div, {x, broadcast(g, s, shape)})});
   const ir::Program program = passes::lower_program(g);
   EXPECT_TRUE(plan_row_chains(g, program).empty());
+}
+
+// A value that three reductions read is materialized (its work, four exps, is too much to
+// recompute in each); it dies after the last of them, inside the chain, which would hold it
+// until its end.
+Graph three_reductions_of_one_value(int64_t rows, int64_t cols) {
+  Graph g;
+  const Shape shape = {rows, cols};
+  const ValueId x = g.add_input(TensorType{float32, shape});
+  const ValueId m = add(g, Op::amax, {x}, ir::ReduceAttrs{{1}, true});
+  ValueId e = add(g, Op::sub, {x, broadcast(g, m, shape)});
+  for (int i = 0; i < 4; ++i) e = add(g, Op::exp, {e});
+  const ValueId s1 = add(g, Op::sum, {e}, ir::ReduceAttrs{{1}, true});
+  const ValueId s2 = add(g, Op::amax, {e}, ir::ReduceAttrs{{1}, true});
+  const ValueId s3 = add(g, Op::amin, {e}, ir::ReduceAttrs{{1}, true});
+  ValueId y = add(g, Op::mul, {x, broadcast(g, s1, shape)});
+  y = add(g, Op::add, {y, broadcast(g, s2, shape)});
+  g.set_outputs({add(g, Op::sub, {y, broadcast(g, s3, shape)})});
+  return g;
+}
+
+// The bytes of chain-produced values that the memory plan frees before the chain's last step.
+int64_t held_bytes(const Graph& g, const ir::Program& program, const RowChain& chain) {
+  std::vector<ValueId> produced;
+  int64_t bytes = 0;
+  for (size_t s = chain.first; s <= chain.last; ++s) {
+    const ir::ProgramStep& step = program.steps[s];
+    for (size_t a = 0; a < step.arg_values.size(); ++a)
+      if (step.kernel.args[a].is_output) produced.push_back(step.arg_values[a]);
+    if (s == chain.last) break;
+    for (const ValueId v : program.memory.release_after[s])
+      if (std::find(produced.begin(), produced.end(), v) != produced.end())
+        bytes += numel(g.node(v).type.shape) * 4;
+  }
+  return bytes;
+}
+
+TEST(RowChains, ChainsHoldLittleThatThePlanWouldFree) {
+  // Small: everything is one chain, holding the value (4 KiB) and the row maxima its step
+  // read (128 bytes) to the end.
+  const Graph small = three_reductions_of_one_value(32, 32);
+  const ir::Program small_program = passes::lower_program(small);
+  const std::vector<RowChain> one = plan_row_chains(small, small_program);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].last - one[0].first + 1, small_program.steps.size());
+  EXPECT_EQ(held_bytes(small, small_program, one[0]), 32 * 32 * 4 + 32 * 4);
+  // Large (17 MB a value): the chain ends before it would hold the value past its last reader.
+  const Graph large = three_reductions_of_one_value(2100, 2048);
+  const ir::Program large_program = passes::lower_program(large);
+  ASSERT_EQ(large_program.steps.size(), small_program.steps.size());
+  const std::vector<RowChain> chains = plan_row_chains(large, large_program);
+  ASSERT_FALSE(chains.empty());
+  for (const RowChain& chain : chains)
+    EXPECT_LE(held_bytes(large, large_program, chain), kMaxHeldBytes) << chain.first;
+  EXPECT_LT(chains[0].last - chains[0].first + 1, large_program.steps.size());
 }
 
 // Run as a chain (an executable) and step by step (Backend::run, which plans no chain): the
