@@ -1,5 +1,6 @@
 #include "kiln/frontend/lazy.h"
 
+#include <atomic>
 #include <vector>
 
 #include "kiln/ir/infer.h"
@@ -7,7 +8,20 @@
 
 namespace kiln::frontend {
 
+namespace {
+std::atomic<int64_t> read_markers{0};
+}  // namespace
+
+void mark_read_marker(LazyNode& node) {
+  if (node.read_marker) return;
+  node.read_marker = true;
+  read_markers.fetch_add(1, std::memory_order_relaxed);
+}
+
+int64_t live_read_markers() { return read_markers.load(std::memory_order_relaxed); }
+
 LazyNode::~LazyNode() {
+  if (read_marker) read_markers.fetch_sub(1, std::memory_order_relaxed);
   if (inputs.empty()) return;
   // Operands that others still hold go now; the thread-local queue is only for operands whose
   // last reference is ours.

@@ -31,6 +31,9 @@ struct LazyNode {
   // from_blob buffer or one whose data_ptr was handed out, or a pending node reading one.
   // Such values are computed at the call, as in PyTorch, never later.
   bool external = false;
+  // One of autograd's read markers (a noted read, autograd/record.h): counted while alive
+  // (live_read_markers), so that ops recorded when none is alive skip autograd's capture.
+  bool read_marker = false;
   // How many recorded GradFns keep this pending value for the backward pass. Realization
   // stores such values (matmul and reduction results, which would be costly to recompute) in
   // buffers when it computes them anyway.
@@ -56,6 +59,11 @@ struct LazyNode {
   bool realized() const { return buffer != nullptr; }
   int64_t numel() const { return kiln::numel(type.shape); }
 };
+
+// Marks `node` as a read marker (LazyNode::read_marker) and counts it until it is destroyed.
+void mark_read_marker(LazyNode& node);
+// Read markers alive now, in all threads: none means no recorded value can require grad.
+int64_t live_read_markers();
 
 // A realized node over `buffer` holding `type`.
 LazyPtr make_leaf(std::shared_ptr<runtime::Buffer> buffer, ir::TensorType type, Device device);

@@ -123,13 +123,16 @@ LazyPtr on_read(const TensorImpl& t, LazyPtr value) {
   if (t.autograd->grad_fn != nullptr || t.autograd->view_root != nullptr) refresh(t);
   if (!t.autograd->requires_grad) return value;
   LazyPtr fresh = make_node(ir::Op::reshape, {value}, ir::ShapeAttrs{value->type.shape});
+  mark_read_marker(*fresh);
   registry().add(fresh, edge_of(t.autograd));
   return fresh;
 }
 
 std::shared_ptr<GradFn> capture(const LazyPtr& root) {
   Registry& reg = registry();
-  if (!grad_enabled() || reg.reads.empty()) return nullptr;
+  // Without a live read marker no edge can be found (the registry may still list dead ones
+  // until its next prune): nothing recorded now can require grad.
+  if (!grad_enabled() || reg.reads.empty() || live_read_markers() == 0) return nullptr;
   auto fn = std::make_shared<GradFn>();
   // One op's fragment is a few nodes: inline tables (node_map.h), no hashing.
   NodeMap<int32_t> index;
@@ -241,7 +244,8 @@ PendingWrite prepare_write(const std::shared_ptr<TensorImpl>& t, const LazyPtr& 
   const std::shared_ptr<TensorImpl>& root = t->view_root != nullptr ? t->view_root : t;
   const AutogradMeta* root_meta = root->autograd.get();
   const bool root_requires = root_meta != nullptr && root_meta->requires_grad;
-  if (!root_requires && registry().reads.empty()) return pending;  // nothing can require grad
+  if (!root_requires && (registry().reads.empty() || live_read_markers() == 0))
+    return pending;  // nothing can require grad
   if (root_meta != nullptr && root_meta->requires_grad && root_meta->grad_fn == nullptr &&
       root_meta->view_root == nullptr)
     throw Error(t == root ? "a leaf Variable that requires grad is being used in an in-place "
