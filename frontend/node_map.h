@@ -1,7 +1,8 @@
 // A map keyed by lazy nodes for walks and lookups over a few of them (one eager op's autograd
 // fragment, the targets of one realization), where scanning an inline array costs less than
 // hashing into a heap table; past kInline entries the map moves to a hash table, so large
-// inputs stay linear. (the walk over whole pending graphs, pending_graph.h, stamps the nodes instead.)
+// inputs stay linear. (The walk over whole pending graphs, pending_graph.h, stamps the nodes
+// instead.)
 #pragma once
 
 #include <cstddef>
