@@ -208,6 +208,16 @@ struct CpuKernelRunner::Prepared final : PreparedLaunch {
   int64_t block = 1;                         // points_per_block
 };
 
+namespace {
+
+void check_buffer_count(size_t args, absl::Span<void* const> data) {
+  if (data.size() != args)
+    throw Error(absl::StrCat("internal error: cpu backend: a kernel of ", args,
+                             " arguments launched with ", data.size(), " buffers"));
+}
+
+}  // namespace
+
 void CpuKernelRunner::prepare(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                               Prepared& p) {
   check_launch(kernel, launch, kernel.args.size());
@@ -233,9 +243,7 @@ void CpuKernelRunner::prepare(const ir::LoopKernel& kernel, const ir::KernelLaun
 
 void CpuKernelRunner::launch(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                              absl::Span<void* const> data, const Prepared& p) {
-  if (data.size() != p.args)
-    throw Error(absl::StrCat("internal error: cpu backend: a kernel of ", p.args,
-                             " arguments launched with ", data.size(), " buffers"));
+  check_buffer_count(p.args, data);
   if (p.extent == 0) return;
   if (!p.native) {
     ++evaluated_runs;
@@ -302,9 +310,7 @@ void CpuKernelRunner::run_chain(const ir::Program& program, const StepChain& cha
   for (size_t i = 0; i < data.size(); ++i) {
     const ir::ProgramStep& step = program.steps[chain.first + i];
     const Prepared& p = prepared(step.kernel, step.launch, memos[i]);
-    if (data[i].size() != p.args)
-      throw Error(absl::StrCat("internal error: cpu backend: a kernel of ", p.args,
-                               " arguments launched with ", data[i].size(), " buffers"));
+    check_buffer_count(p.args, data[i]);
     // The plan excludes what the preparation may still decide (it saw the same launch), but
     // the chain must not run a step any other way than its own launch would.
     runs_alone = runs_alone || !p.native || p.ranges > 1 || p.extent == 0;
