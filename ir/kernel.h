@@ -65,6 +65,10 @@ struct LoopKernel {
   std::vector<ArgLayout> layouts;  // one per arg
   std::vector<KernelExpr> exprs;
   std::vector<std::pair<int32_t, int32_t>> stores;  // (output arg, expr)
+
+  bool is_reduction() const { return kind == Kind::kReduction; }
+  // The leading dims that index the outputs: all of them, less a reduction's reduced dims.
+  int32_t kept_dims() const { return rank - (is_reduction() ? reduced_dims : 0); }
   friend bool operator==(const LoopKernel&, const LoopKernel&) = default;
 };
 

@@ -25,9 +25,6 @@ using ir::KernelExpr;
 using ir::LoopKernel;
 using ir::Op;
 
-bool is_reduction(const LoopKernel& k) { return k.kind == LoopKernel::Kind::kReduction; }
-int32_t kept_dims(const LoopKernel& k) { return k.rank - (is_reduction(k) ? k.reduced_dims : 0); }
-
 // The CPU code generator's own limits on an expr of a well-formed kernel (codegen_expr.h).
 std::string why_not_native(const LoopKernel& k, const KernelExpr& e) {
   if (e.kind != KernelExpr::Kind::kOp) return "";
@@ -108,7 +105,7 @@ std::vector<int64_t> kernel_sizes(const LoopKernel& kernel, const ir::KernelLaun
 }
 
 int64_t points_per_block(const LoopKernel& kernel) {
-  if (!is_reduction(kernel) || kept_dims(kernel) == 0) return 1;
+  if (!kernel.is_reduction() || kernel.kept_dims() == 0) return 1;
   // Per point, the innermost reduced dim is the inner loop: right when the loads walk it
   // contiguously (a row sum). Otherwise (a column sum) the inner loop had better run across
   // neighbouring kept points, whose elements are adjacent in memory, each point still
@@ -124,13 +121,13 @@ int64_t points_per_block(const LoopKernel& kernel) {
 
 int64_t parallel_extent(const LoopKernel& k, const ir::KernelLaunch& launch) {
   int64_t n = 1;
-  for (int32_t d = 0; d < kept_dims(k); ++d) n *= launch.sizes[d];
+  for (int32_t d = 0; d < k.kept_dims(); ++d) n *= launch.sizes[d];
   return n;
 }
 
 int64_t work_per_point(const LoopKernel& k, const ir::KernelLaunch& launch) {
   int64_t n = 1;
-  for (int32_t d = kept_dims(k); d < k.rank; ++d) n *= launch.sizes[d];
+  for (int32_t d = k.kept_dims(); d < k.rank; ++d) n *= launch.sizes[d];
   return n;
 }
 
@@ -152,7 +149,7 @@ std::pair<std::unique_ptr<llvm::LLVMContext>, std::unique_ptr<llvm::Module>> bui
 }  // namespace
 
 bool can_split(const LoopKernel& kernel) {
-  if (!is_reduction(kernel) || !can_emit(kernel)) return false;
+  if (!kernel.is_reduction() || !can_emit(kernel)) return false;
   // A floating product is sequential in double: multiplying partial products rounds
   // differently. Everything else combines exactly (integers wrap associatively, extremes keep
   // the first) or, for floating sums, deterministically per split.

@@ -13,16 +13,12 @@
 namespace kiln::backends::cpu {
 namespace {
 
-int32_t kept_dims(const ir::LoopKernel& k) {
-  return k.rank - (k.kind == ir::LoopKernel::Kind::kReduction ? k.reduced_dims : 0);
-}
-
 // The rows of a step that may join a chain: its leading launch dim when that dim is kept, and
 // the step runs its points independently on native code; nullopt otherwise.
 std::optional<int64_t> step_rows(const ir::ProgramStep& step) {
   if (step.kind != ir::ProgramStep::Kind::kKernel) return std::nullopt;
   const ir::LoopKernel& k = step.kernel;
-  if (kept_dims(k) < 1 || !can_emit(k)) return std::nullopt;
+  if (k.kept_dims() < 1 || !can_emit(k)) return std::nullopt;
   if (split_count(k, step.launch) > 1 || points_per_block(k) > 1) return std::nullopt;
   const int64_t rows = step.launch.sizes[0];
   if (rows < 2) return std::nullopt;

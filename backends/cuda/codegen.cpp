@@ -22,9 +22,6 @@ using ir::Op;
 constexpr int kVector = 4;
 constexpr unsigned kThreads = 256;
 
-bool is_reduction(const LoopKernel& k) { return k.kind == LoopKernel::Kind::kReduction; }
-int32_t kept_dims(const LoopKernel& k) { return k.rank - (is_reduction(k) ? k.reduced_dims : 0); }
-
 // Word indices of the parameter array.
 struct Words {
   size_t args, rank, constants;
@@ -262,7 +259,7 @@ class Emitter {
 
 void Emitter::reduction(const std::string& symbol, Variant variant, const std::string& base) {
   const Op op = k_.reduce_op;
-  const int32_t kept = kept_dims(k_);
+  const int32_t kept = k_.kept_dims();
   // Several stores are sums or products of one dtype (ir::verify_kernel): one accumulator
   // each (acc, acc_1, ...), fed from one evaluation of the expressions per element.
   const size_t stores = k_.stores.size();
@@ -454,7 +451,7 @@ std::string emit_cuda_kernel(const LoopKernel& kernel, std::string_view symbol) 
   Code code;
   absl::StrAppend(&code.text(), sv(cuda_prelude()), "\n// ", sv(symbol), "\n");
   Emitter emitter(kernel, code);
-  if (is_reduction(kernel)) {
+  if (kernel.is_reduction()) {
     const std::string name(symbol);
     emitter.reduction(name, Emitter::Variant::kFull, "");
     emitter.reduction(name + "_part", Emitter::Variant::kPartial, name);
@@ -487,8 +484,8 @@ size_t split_workspace_bytes(const LoopKernel& k, const SplitPlan& plan) {
 
 SplitPlan split_plan(const LoopKernel& k, const ir::KernelLaunch& launch, int multiprocessors) {
   SplitPlan plan;
-  if (!is_reduction(k)) return plan;
-  const int32_t kept = kept_dims(k);
+  if (!k.is_reduction()) return plan;
+  const int32_t kept = k.kept_dims();
   int64_t points = 1, reduced = 1;
   for (int32_t d = 0; d < kept; ++d) points *= launch.sizes[d];
   for (int32_t d = kept; d < k.rank; ++d) reduced *= launch.sizes[d];
@@ -505,14 +502,14 @@ SplitPlan split_plan(const LoopKernel& k, const ir::KernelLaunch& launch, int mu
 }
 
 LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch, int multiprocessors) {
-  const int32_t kept = kept_dims(k);
+  const int32_t kept = k.kept_dims();
   int64_t points = 1, reduced = 1;
   for (int32_t d = 0; d < kept; ++d) points *= launch.sizes[d];
   for (int32_t d = kept; d < k.rank; ++d) reduced *= launch.sizes[d];
   const int64_t sms = std::max(1, multiprocessors);
   LaunchShape shape;
   if (points == 0) return shape;
-  if (!is_reduction(k)) {
+  if (!k.is_reduction()) {
     const int64_t per_block = int64_t{kThreads} * kVector;
     const int64_t blocks = std::min<int64_t>((points + per_block - 1) / per_block, sms * 32);
     shape.blocks = static_cast<unsigned>(std::max<int64_t>(1, blocks));

@@ -2,6 +2,7 @@
 // floating sums that makes them safe: a value computed in a kernel with its siblings has the
 // bits it has when computed alone, and a floating sum adds in the documented lane order
 // (backends/cpu/codegen_reduce.cpp) whatever the CPU's vector width.
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -29,9 +30,10 @@ std::vector<double> wide_doubles(int64_t n, uint32_t seed) {
   return v;
 }
 
-BufferPtr buffer_of(const std::vector<double>& v) {
-  BufferPtr b = runtime::Buffer::allocate(v.size() * sizeof(double));
-  std::memcpy(b->data(), v.data(), v.size() * sizeof(double));
+template <class T>
+BufferPtr buffer_of(const std::vector<T>& v) {
+  BufferPtr b = runtime::Buffer::allocate(v.size() * sizeof(T));
+  std::memcpy(b->data(), v.data(), v.size() * sizeof(T));
   return b;
 }
 
@@ -136,7 +138,7 @@ TEST(CpuGroupedKernels, SiblingSumsGiveTheBitsOfEachSumAlone) {
       alone.set_outputs({together.outputs()[out]});
       const std::vector<BufferPtr> want = run_on_cpu(alone, inputs);
       ASSERT_EQ(want[0]->nbytes(), got[out]->nbytes());
-      EXPECT_EQ(std::memcmp(want[0]->data(), got[out]->data(), want[0]->nbytes()), 0)
+      EXPECT_EQ(compare_bits(float64, want[0], got[out]), "")
           << "output " << out << " of " << shape_to_string(shape);
     }
     expect_matches_interpreter(together, inputs, kFloatSum, shape_to_string(shape));
@@ -164,8 +166,7 @@ TEST(CpuGroupedKernels, RowAndColumnSumsStayApart) {
     Graph alone = g;
     alone.set_outputs({g.outputs()[out]});
     const std::vector<BufferPtr> want = run_on_cpu(alone, inputs);
-    EXPECT_EQ(std::memcmp(want[0]->data(), grouped[out]->data(), want[0]->nbytes()), 0)
-        << "output " << out;
+    EXPECT_EQ(compare_bits(float64, want[0], grouped[out]), "") << "output " << out;
   }
 }
 
@@ -243,15 +244,28 @@ TEST(CpuGroupedKernels, GroupingChangesNoBits) {
   g.set_outputs(outputs);
   const ir::Program program = passes::lower_program(g);
   EXPECT_EQ(program.steps.size(), 2u) << ir::to_string(g);
-  std::vector<BufferPtr> inputs = {make_data(float32, n, 1, Data::kModerate),
-                                   make_data(float32, n, 2, Data::kModerate)};
-  for (int i = 0; i < 4; ++i) inputs.push_back(make_data(float32, 1, 3 + i, Data::kModerate));
-  const std::vector<BufferPtr> grouped = run_grouped(g, inputs, true);
-  const std::vector<BufferPtr> alone = run_grouped(g, inputs, false);
-  for (size_t o = 0; o < grouped.size(); ++o)
-    EXPECT_EQ(std::memcmp(grouped[o]->data(), alone[o]->data(), grouped[o]->nbytes()), 0)
-        << "output " << o;
-  expect_matches_interpreter(g, inputs, kFloatSum);
+  // Finite data first, so that every output is a number whose bits say something (NaN
+  // anywhere in x or y makes every sum NaN); then the special values, NaN and infinities.
+  std::vector<float> xs(static_cast<size_t>(n)), ys(static_cast<size_t>(n));
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-3.0f, 3.0f);
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = uniform(rng), ys[i] = uniform(rng);
+  std::vector<BufferPtr> finite = {buffer_of(xs), buffer_of(ys)};
+  for (int i = 0; i < 4; ++i) finite.push_back(buffer_of(std::vector<float>{0.5f - 0.25f * i}));
+  std::vector<BufferPtr> special = {make_data(float32, n, 1, Data::kModerate),
+                                    make_data(float32, n, 2, Data::kModerate)};
+  for (int i = 0; i < 4; ++i) special.push_back(make_data(float32, 1, 3 + i, Data::kModerate));
+  for (const auto* inputs : {&finite, &special}) {
+    const std::vector<BufferPtr> grouped = run_grouped(g, *inputs, true);
+    const std::vector<BufferPtr> alone = run_grouped(g, *inputs, false);
+    for (size_t o = 0; o < grouped.size(); ++o) {
+      if (inputs == &finite) {
+        EXPECT_TRUE(std::isfinite(*static_cast<float*>(alone[o]->data()))) << "output " << o;
+      }
+      EXPECT_EQ(compare_bits(float32, alone[o], grouped[o]), "") << "output " << o;
+    }
+    expect_matches_interpreter(g, *inputs, kFloatSum);
+  }
 }
 
 TEST(CpuGroupedKernels, KernelsThatMayRaiseOrVaryStayAlone) {
