@@ -40,12 +40,14 @@ test-conformance: build
 	  python3 tools/gpu_conformance.py emulated --bin $(BUILD)/device-conformance --host-kernels; \
 	else echo "conformance on the emulated CUDA device: ../shared/conformance not found; skipped"; fi
 
-# The GoogleTest suites again under AddressSanitizer + UndefinedBehaviorSanitizer. GCC 12
+# The GoogleTest suites again under AddressSanitizer + UndefinedBehaviorSanitizer; the NVRTC
+# suite reuses the compiles of the main build's run (tests/cuda/nvrtc_test_cache.h). GCC 12
 # reports false uninitialized-use warnings inside Abseil under the sanitizers, so warnings are
 # not errors in this build (the main build keeps -Werror).
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON -DKILN_WERROR=OFF \
-	  -DKILN_BUILD_EXAMPLES=OFF >/dev/null
+	  -DKILN_BUILD_EXAMPLES=OFF -DKILN_NVRTC_TEST_CACHE=$(CURDIR)/$(BUILD)/test-kernel-cache/nvrtc-tests \
+	  >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "cuda/nvrtc_test_cache.h"
 #include "kiln/backends/cuda/matmul.h"
 #include "kiln/backends/cuda/nvrtc.h"
 #include "kiln/runtime/error.h"
@@ -25,13 +26,13 @@ TEST(NvrtcMatmul, WgmmaCompilesForSm90aInEveryLayout) {
         SCOPED_TRACE(symbol);
         try {
           const bc::CompiledModule cubin =
-              bc::nvrtc_compile(src, symbol, 90, /*cubin=*/true, {.arch_specific = true});
+              test::nvrtc_compile_cached(src, symbol, 90, /*cubin=*/true, {.arch_specific = true});
           EXPECT_TRUE(cubin.is_cubin);
           EXPECT_FALSE(cubin.image.empty());
           // ptxas reports wgmma it had to serialize (a lost overlap) in the log.
           EXPECT_EQ(cubin.log.find("serialized"), std::string::npos) << cubin.log;
           const bc::CompiledModule ptx =
-              bc::nvrtc_compile(src, symbol, 90, /*cubin=*/false, {.arch_specific = true});
+              test::nvrtc_compile_cached(src, symbol, 90, /*cubin=*/false, {.arch_specific = true});
           EXPECT_FALSE(ptx.is_cubin);
           const std::string& text = ptx.image;
           EXPECT_NE(text.find(".target sm_90a"), std::string::npos);

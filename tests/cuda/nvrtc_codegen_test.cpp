@@ -3,10 +3,14 @@
 // translation unit (one prelude), which keeps the suite fast.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cuda/nvrtc_test_cache.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/nvrtc.h"
 #include "kiln/ir/absl_compat.h"
@@ -89,7 +93,7 @@ void compile_together(const std::vector<std::string>& sources, const std::string
     unit += s.substr(prelude.size());
   }
   try {
-    const auto module = backends::cuda::nvrtc_compile(unit, name, 90);
+    const auto module = test::nvrtc_compile_cached(unit, name, 90);
     EXPECT_TRUE(module.is_cubin);
     EXPECT_GT(module.image.size(), 100u);
   } catch (const std::exception& e) {
@@ -222,9 +226,9 @@ TEST(NvrtcCodegen, FusedChainWithRuntimeConstantsCompiles) {
   ASSERT_EQ(words.size(), 9u);
   EXPECT_EQ(words[7], 0x40000000u);  // 2.0f
   EXPECT_EQ(words[8], 0x3f800000u);  // 1.0f
-  const auto module = backends::cuda::nvrtc_compile(source, "chain", 90);
+  const auto module = test::nvrtc_compile_cached(source, "chain", 90);
   EXPECT_TRUE(module.is_cubin);
-  const auto ptx = backends::cuda::nvrtc_compile(source, "chain", 90, /*cubin=*/false);
+  const auto ptx = test::nvrtc_compile_cached(source, "chain", 90, /*cubin=*/false);
   EXPECT_FALSE(ptx.is_cubin);
   EXPECT_NE(ptx.image.find(".entry chain"), std::string::npos);
 }
@@ -255,6 +259,42 @@ TEST(NvrtcCodegen, CompileErrorsCarryTheLog) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("undefined_thing"), std::string::npos) << e.what();
   }
+}
+
+// The sanitizer build's NVRTC suite reads the main build's compiles (nvrtc_test_cache.h): a
+// stored compile comes back whole, other options or sources compile, failures are not stored.
+TEST(NvrtcTestCache, ReturnsTheStoredCompileForTheSameArgumentsOnly) {
+  NVRTC_OR_SKIP();
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / absl::StrCat("kiln-nvrtc-test-cache-", getpid());
+  std::filesystem::remove_all(dir);
+  const backends::cpu::DiskCache cache(dir);
+  const std::string source = "extern \"C\" __global__ void f(float* p) { p[0] = 1.0f; }";
+  bool stored = true;
+  const auto compiled = test::nvrtc_compile_cached(&cache, source, "f", 90, true, {}, &stored);
+  ASSERT_TRUE(compiled.is_cubin);
+  EXPECT_FALSE(stored);
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1u);
+
+  const auto again = test::nvrtc_compile_cached(&cache, source, "f", 90, true, {}, &stored);
+  EXPECT_TRUE(stored);
+  EXPECT_EQ(again.image, compiled.image);
+  EXPECT_EQ(again.is_cubin, compiled.is_cubin);
+  EXPECT_EQ(again.log, compiled.log);
+
+  const auto ptx = test::nvrtc_compile_cached(&cache, source, "f", 90, false, {}, &stored);
+  EXPECT_FALSE(stored);
+  EXPECT_FALSE(ptx.is_cubin);
+  EXPECT_NE(ptx.image.find(".entry f"), std::string::npos);
+  EXPECT_THROW(
+      test::nvrtc_compile_cached(&cache, "__global__ void g() { nope(); }", "g", 90, true, {}),
+      Error);
+  files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 2u);  // the cubin and the PTX; not the failure
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cuda/nvrtc_test_cache.h"
 #include "cuda/plan_check.h"
 #include "interp/random_graph.h"
 #include "kiln/backends/cuda/index_steps.h"
@@ -43,9 +44,10 @@ TEST(NvrtcIndex, EveryDtypesKernelsCompile) {
     try {
       // One CUBIN (the runtime's path) keeps the suite fast; PTX covers every dtype's code.
       if (t == float16) {
-        EXPECT_TRUE(bc::nvrtc_compile(bc::index_source(t), "index", 90).is_cubin);
+        EXPECT_TRUE(test::nvrtc_compile_cached(bc::index_source(t), "index", 90).is_cubin);
       }
-      const bc::CompiledModule ptx = bc::nvrtc_compile(bc::index_source(t), "index", 90, false);
+      const bc::CompiledModule ptx =
+          test::nvrtc_compile_cached(bc::index_source(t), "index", 90, false);
       for (const char* kernel : kIndexKernels)
         EXPECT_NE(ptx.image.find(absl::StrCat(".entry ", bc::index_symbol(t, kernel), "(")),
                   std::string::npos)
@@ -68,11 +70,12 @@ TEST(NvrtcIndex, IntegerAndBoolMatmulCompile) {
     EXPECT_EQ(bc::matmul_int_supported(t), !is_floating_point(t));
     if (!bc::matmul_int_supported(t)) continue;
     try {
-      const bc::CompiledModule ptx = bc::nvrtc_compile(bc::matmul_int_source(t), "mm", 90, false);
+      const bc::CompiledModule ptx =
+          test::nvrtc_compile_cached(bc::matmul_int_source(t), "mm", 90, false);
       EXPECT_NE(ptx.image.find(absl::StrCat(bc::matmul_int_symbol(t), "_param_0[",
                                             sizeof(bc::MatmulParams), "]")),
                 std::string::npos);
-      EXPECT_TRUE(bc::nvrtc_compile(bc::matmul_int_source(t), "mm", 90).is_cubin);
+      EXPECT_TRUE(test::nvrtc_compile_cached(bc::matmul_int_source(t), "mm", 90).is_cubin);
     } catch (const std::exception& e) {
       ADD_FAILURE() << e.what();
     }

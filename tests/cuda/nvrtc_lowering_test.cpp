@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cuda/nvrtc_test_cache.h"
 #include "interp/random_graph.h"
 #include "kiln/backends/cpu/codegen.h"
 #include "kiln/backends/cpu/cpu_backend.h"
@@ -58,7 +59,7 @@ TEST(NvrtcLowering, RandomGraphKernelsCompile) {
   }
   EXPECT_GT(kernels, 40);
   try {
-    const auto module = backends::cuda::nvrtc_compile(unit, "random_graphs", 90);
+    const auto module = test::nvrtc_compile_cached(unit, "random_graphs", 90);
     EXPECT_TRUE(module.is_cubin);
   } catch (const std::exception& e) {
     FAIL() << e.what();
@@ -95,7 +96,7 @@ TEST(NvrtcLowering, GroupedKernelsCompile) {
     }
   }
   try {
-    const auto module = backends::cuda::nvrtc_compile(unit, "grouped_kernels", 90);
+    const auto module = test::nvrtc_compile_cached(unit, "grouped_kernels", 90);
     EXPECT_TRUE(module.is_cubin);
   } catch (const std::exception& e) {
     FAIL() << e.what();
@@ -106,14 +107,13 @@ TEST(NvrtcMatmul, EveryFloatDtypeCompiles) {
   if (!backends::cuda::nvrtc_available()) GTEST_SKIP() << backends::cuda::why_nvrtc_unavailable();
   for (DType t : {float32, float64, float16, bfloat16}) {
     ASSERT_TRUE(backends::cuda::matmul_supported(t));
-    const auto module =
-        backends::cuda::nvrtc_compile(backends::cuda::matmul_source(t), "matmul", 90);
+    const auto module = test::nvrtc_compile_cached(backends::cuda::matmul_source(t), "matmul", 90);
     EXPECT_TRUE(module.is_cubin);
   }
   EXPECT_FALSE(backends::cuda::matmul_supported(int64));
   for (DType t : {float16, bfloat16}) {
     const auto module =
-        backends::cuda::nvrtc_compile(backends::cuda::matmul_mma_source(t), "matmul_mma", 90);
+        test::nvrtc_compile_cached(backends::cuda::matmul_mma_source(t), "matmul_mma", 90);
     EXPECT_TRUE(module.is_cubin);
   }
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <set>
 
+#include "cuda/nvrtc_test_cache.h"
 #include "cuda/random_reference.h"
 #include "kiln/backends/cuda/nvrtc.h"
 #include "kiln/backends/cuda/random_kernels.h"
@@ -182,8 +183,8 @@ TEST(RandomKernels, EveryKernelCompiles) {
       const std::string symbol = backends::cuda::random_kernel_symbol(kind, dtype, draw);
       SCOPED_TRACE(symbol);
       const auto m =
-          backends::cuda::nvrtc_compile(backends::cuda::random_kernel_source(kind, dtype, draw),
-                                        symbol, 90, true, {.fmad = true});
+          test::nvrtc_compile_cached(backends::cuda::random_kernel_source(kind, dtype, draw),
+                                     symbol, 90, true, {.fmad = true});
       EXPECT_FALSE(m.image.empty());
       ++compiled;
     }
