@@ -67,9 +67,6 @@ double fma(double, double, double) noexcept; float fmaf(float, float, float) noe
 #include <stdio.h>
 #include <string.h>
 
-#include <type_traits>
-#include <utility>
-
 #define __global__
 #define __device__
 #define __host__
@@ -294,14 +291,24 @@ static int launch(const unsigned* grid, const unsigned* block, bool fibers, void
   return 0;
 }
 
-// Calls a kernel with cuLaunchKernel's argument array: args[i] points at parameter i.
+// Calls a kernel with cuLaunchKernel's argument array: args[i] points at parameter i. Kernel
+// parameters are values (a function type drops their top-level const). The index sequence is
+// spelled out because <utility> and <type_traits> took a fifth of every module's compile.
+template <size_t... I>
+struct index_list {};
+template <size_t N, size_t... I>
+struct make_index_list : make_index_list<N - 1, N - 1, I...> {};
+template <size_t... I>
+struct make_index_list<0, I...> {
+  using type = index_list<I...>;
+};
 template <class... A, size_t... I>
-void invoke(void (*kernel)(A...), void** args, std::index_sequence<I...>) {
-  kernel(*static_cast<std::remove_cv_t<std::remove_reference_t<A>>*>(args[I])...);
+void invoke(void (*kernel)(A...), void** args, index_list<I...>) {
+  kernel(*static_cast<A*>(args[I])...);
 }
 template <class... A>
 void invoke(void (*kernel)(A...), void** args) {
-  invoke(kernel, args, std::index_sequence_for<A...>{});
+  invoke(kernel, args, typename make_index_list<sizeof...(A)>::type{});
 }
 
 template <class T>
@@ -406,13 +413,14 @@ T atomicCAS(T* p, U expected, V desired) {
   return old;
 }
 
-// CUDA's min/max overloads of the arithmetic types (mixed types compare in the common type).
+// CUDA's min/max overloads of the arithmetic types (mixed types compare in the common type:
+// the type of a conditional expression over them, which is what std::common_type gives).
 template <class T, class U>
-std::common_type_t<T, U> min(T a, U b) {
+decltype(true ? T() : U()) min(T a, U b) {
   return b < a ? b : a;
 }
 template <class T, class U>
-std::common_type_t<T, U> max(T a, U b) {
+decltype(true ? T() : U()) max(T a, U b) {
   return a < b ? b : a;
 }
 
