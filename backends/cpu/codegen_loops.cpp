@@ -129,8 +129,8 @@ llvm::Value* KernelEmitter::offset_at(size_t a, const Values& bases, int32_t dim
   return stride == nullptr ? bases[a] : b_.CreateAdd(bases[a], b_.CreateMul(j, stride));
 }
 
-void KernelEmitter::counted_loop(llvm::Value* n, const char* name,
-                                 const std::function<void(llvm::Value* i)>& body) {
+llvm::BranchInst* KernelEmitter::counted_loop(llvm::Value* n, const char* name,
+                                              const std::function<void(llvm::Value* i)>& body) {
   llvm::BasicBlock* pre = b_.GetInsertBlock();
   llvm::BasicBlock* loop = block(name);
   llvm::BasicBlock* after = block("loop.after");
@@ -141,8 +141,20 @@ void KernelEmitter::counted_loop(llvm::Value* n, const char* name,
   body(i);
   llvm::Value* next = b_.CreateAdd(i, i64(1));
   i->addIncoming(next, b_.GetInsertBlock());
-  b_.CreateCondBr(b_.CreateICmpEQ(next, n), after, loop);
+  llvm::BranchInst* back = b_.CreateCondBr(b_.CreateICmpEQ(next, n), after, loop);
   b_.SetInsertPoint(after);
+  return back;
+}
+
+void KernelEmitter::vectorize_with_width(llvm::BranchInst* back_edge, int width) {
+  llvm::LLVMContext& context = m_.getContext();
+  llvm::Metadata* hint[] = {llvm::MDString::get(context, "llvm.loop.vectorize.width"),
+                            llvm::ConstantAsMetadata::get(b_.getInt32(width))};
+  // A loop ID is a distinct node whose first operand is itself.
+  llvm::Metadata* operands[] = {nullptr, llvm::MDNode::get(context, hint)};
+  llvm::MDNode* loop_id = llvm::MDNode::getDistinct(context, operands);
+  loop_id->replaceOperandWith(0, loop_id);
+  back_edge->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
 }
 
 void KernelEmitter::hoist_loads(const Values& bases, int32_t dim) {

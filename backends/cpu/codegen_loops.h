@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kiln/backends/cpu/codegen_expr.h"
+#include "kiln/backends/cpu/jit.h"
 #include "kiln/ir/kernel.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
@@ -37,7 +38,8 @@ class KernelEmitter {
         b_(m.getContext()),
         s_(b_, m),
         rank_(k.rank),
-        kept_(k.rank - (k.kind == ir::LoopKernel::Kind::kReduction ? k.reduced_dims : 0)) {}
+        kept_(k.rank - (k.kind == ir::LoopKernel::Kind::kReduction ? k.reduced_dims : 0)),
+        float_vector_lanes_(float_vector_lanes(Jit::instance().host())) {}
 
   void emit(std::string_view symbol, Variant variant);
 
@@ -62,8 +64,12 @@ class KernelEmitter {
   llvm::Value* address(size_t a, llvm::Value* element_offset);
   llvm::Value* offset_at(size_t a, const Values& bases, int32_t dim, llvm::Value* j);
   // for (i = 0; i < n; ++i) body(i), for n >= 1 (a do-while loop).
-  void counted_loop(llvm::Value* n, const char* name,
-                    const std::function<void(llvm::Value* i)>& body);
+  // Returns the loop's back edge (for loop metadata).
+  llvm::BranchInst* counted_loop(llvm::Value* n, const char* name,
+                                 const std::function<void(llvm::Value* i)>& body);
+  // Asks LLVM's loop vectorizer to vectorize the loop of `back_edge` with `width` lanes (it
+  // still checks legality: a hint cannot change what the loop computes).
+  void vectorize_with_width(llvm::BranchInst* back_edge, int width);
 
   // Loads of args with a zero stride over `dim` (the inner loop's), emitted before that loop.
   void hoist_loads(const Values& bases, int32_t dim);
@@ -133,6 +139,7 @@ class KernelEmitter {
   ScalarEmitter s_;
   const int32_t rank_;
   const int32_t kept_;
+  const int float_vector_lanes_;  // floats in one of the host's vector registers
   llvm::Function* fn_ = nullptr;
 
   Values ptrs_;                  // per arg

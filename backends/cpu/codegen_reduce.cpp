@@ -406,8 +406,13 @@ void KernelEmitter::scan_row_in_lanes(const Values& bases, llvm::Value* length, 
   b_.SetInsertPoint(chunked);
   counted_loop(chunks, "lanes.chunk", [&](llvm::Value* c) {
     llvm::Value* start = b_.CreateMul(c, i64(lanes.count));
-    counted_loop(i64(lanes.count), "lanes.lane",
-                 [&](llvm::Value* l) { element(b_.CreateAdd(start, l), l); });
+    llvm::BranchInst* back = counted_loop(i64(lanes.count), "lanes.lane", [&](llvm::Value* l) {
+      element(b_.CreateAdd(start, l), l);
+    });
+    // The vectorizer sizes its vectors by the widest type in the loop: the double accumulators
+    // of a float32 sum (or the int64 indices of an argmax) would halve the width of everything
+    // else, the fused elementwise work included. One vector register of floats per step instead.
+    vectorize_with_width(back, float_vector_lanes_);
   });
   b_.CreateBr(tail_check);
   // The rest of the row: element whole + t to lane t (still j % count).

@@ -230,6 +230,24 @@ Jit::Jit() {
 
 Jit::~Jit() = default;
 
+bool HostTarget::has_feature(std::string_view name) const {
+  // `features` is "+a,+b,-c,...": look for "+name" followed by ',' or the end.
+  const std::string needle = absl::StrCat("+", sv(name));
+  for (size_t at = features.find(needle); at != std::string::npos;
+       at = features.find(needle, at + 1)) {
+    const size_t end = at + needle.size();
+    if ((at == 0 || features[at - 1] == ',') && (end == features.size() || features[end] == ','))
+      return true;
+  }
+  return false;
+}
+
+int float_vector_lanes(const HostTarget& host) {
+  if (host.triple.rfind("x86_64", 0) != 0) return 4;
+  if (host.has_feature("avx512f")) return 16;
+  return host.has_feature("avx") ? 8 : 4;
+}
+
 const HostTarget& Jit::host() const { return impl_->host; }
 
 bool Jit::has_libmvec() const { return impl_->libmvec; }

@@ -31,7 +31,13 @@ struct HostTarget {
   std::string triple;    // x86_64-pc-linux-gnu
   std::string cpu;       // znver3
   std::string features;  // "+avx2,+fma,-avx512f,...", sorted, so equal sets spell the same
+
+  // Whether `features` enables `name` ("avx2").
+  bool has_feature(std::string_view name) const;
 };
+
+// Floats in one vector register of `host`: 16 with AVX-512, 8 with AVX, else 4 (SSE2, NEON).
+int float_vector_lanes(const HostTarget& host);
 
 class Jit {
  public:

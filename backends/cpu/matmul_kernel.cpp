@@ -32,18 +32,6 @@ constexpr std::string_view kKernelVersion = "matmul.micro/5";
 // the loads of step p + 1 can issue while the multiply-adds of step p run.
 constexpr int kUnroll = 4;
 
-bool has_feature(std::string_view features, std::string_view name) {
-  // `features` is "+a,+b,-c,...": look for "+name" followed by ',' or the end.
-  const std::string needle = absl::StrCat("+", absl::string_view(name.data(), name.size()));
-  for (size_t at = features.find(needle); at != std::string_view::npos;
-       at = features.find(needle, at + 1)) {
-    const size_t end = at + needle.size();
-    if ((at == 0 || features[at - 1] == ',') && (end == features.size() || features[end] == ','))
-      return true;
-  }
-  return false;
-}
-
 // How the generated IR computes: the element type and whether it is a float.
 llvm::Type* element_type(llvm::LLVMContext& context, MatmulCompute compute) {
   switch (compute) {
@@ -299,13 +287,13 @@ MatmulKernelShape default_matmul_kernel_shape(MatmulCompute compute) {
   // mean fewer passes over C but crowd L1 (measured on Zen 4: 256 to 512 floats within 3%;
   // 256 doubles 4% faster than 192).
   const int kc = size == 8 ? 256 : 384;
-  if (x86 && has_feature(host.features, "avx512f")) {
+  if (x86 && host.has_feature("avx512f")) {
     // 32 zmm registers: 24 accumulators, 2 vectors of B and a broadcast. Per step 24
     // multiply-adds against 14 loads.
     const int lanes = 64 / size;
     return MatmulKernelShape{12, 2 * lanes, lanes, kc};
   }
-  if (x86 && has_feature(host.features, "avx")) {
+  if (x86 && host.has_feature("avx")) {
     // 16 ymm registers: 12 accumulators, 2 vectors of B, 1 broadcast (the classic 6x16).
     const int lanes = 32 / size;
     return MatmulKernelShape{6, 2 * lanes, lanes, kc};

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cpu/cpu_test_util.h"
 #include "gtest/gtest.h"
 #include "kiln/backends/cpu/jit.h"
@@ -153,6 +154,29 @@ TEST(CpuCodegen, FloatSumsVectorize) {
   const ir::ProgramStep step = only_kernel(sum_graph(float32, {10, 1000}, {1}));
   const std::string text = optimized_ir(step.kernel, "kiln_test_vec_sum");
   EXPECT_NE(text.find(" x double>"), std::string::npos) << text;
+}
+
+TEST(CpuCodegen, SumLanesComputeAtTheFullFloatWidth) {
+  // The double accumulators would make the vectorizer pick half-width vectors for the fused
+  // float work (<4 x float> on AVX2); the lane loop asks for one register of floats.
+  const int lanes = float_vector_lanes(Jit::instance().host());
+  const ir::ProgramStep step = only_kernel(sum_graph(float32, {10, 1000}, {1}));
+  const std::string raw = emit_kernel_ir(step.kernel, "kiln_test_width_raw");
+  EXPECT_NE(raw.find(absl::StrCat("!\"llvm.loop.vectorize.width\", i32 ", lanes, "}")),
+            std::string::npos)
+      << raw;
+  const std::string text = optimized_ir(step.kernel, "kiln_test_width");
+  EXPECT_NE(text.find(absl::StrCat("<", lanes, " x float>")), std::string::npos) << text;
+  EXPECT_NE(text.find(" x double>"), std::string::npos) << text;
+}
+
+TEST(CpuCodegen, FloatVectorLanesFollowTheHostFeatures) {
+  EXPECT_EQ(float_vector_lanes({"x86_64-pc-linux-gnu", "x", "+avx,+avx2,+avx512f,+sse2"}), 16);
+  EXPECT_EQ(float_vector_lanes({"x86_64-pc-linux-gnu", "x", "+avx,+avx2,-avx512f,+sse2"}), 8);
+  EXPECT_EQ(float_vector_lanes({"x86_64-pc-linux-gnu", "x", "-avx,+sse2,+sse4.1"}), 4);
+  EXPECT_EQ(float_vector_lanes({"aarch64-unknown-linux-gnu", "x", "+neon"}), 4);
+  // Whole feature names only: "+avx512fp16" is not "+avx512f".
+  EXPECT_EQ(float_vector_lanes({"x86_64-pc-linux-gnu", "x", "+avx512fp16,-avx"}), 4);
 }
 
 TEST(CpuCodegen, ColumnReductionsVectorizeAcrossKeptPoints) {
