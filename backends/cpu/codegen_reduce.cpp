@@ -252,13 +252,15 @@ void KernelEmitter::emit_blocked_reduction(llvm::Value* begin, llvm::Value* end)
   b_.SetInsertPoint(loops);
   reduced_loops(kept_, bases, i64(0), /*hoist=*/false, [&](const Values& here, llvm::Value* flat) {
     hoist_loads(here, inner_kept);
-    counted_loop(count, "across", [&](llvm::Value* j) {
+    llvm::BranchInst* across = counted_loop(count, "across", [&](llvm::Value* j) {
       // Each point scans its elements in order, so amax/amin need no index to stay exact.
       const bool by_index = k_.reduce_op == Op::argmax || k_.reduce_op == Op::argmin;
       const Values v = evaluate(here, inner_kept, j);
       for (size_t s = 0; s < accs.size(); ++s)
         accumulate(v[k_.stores[s].second], flat, acc_at(s, j), by_index ? index_at(j) : nullptr);
     });
+    // Points are independent: as in the lanes (scan_row_in_lanes), full-width float vectors.
+    vectorize_with_width(across, float_vector_lanes_);
   });
   b_.CreateBr(finish);
 
