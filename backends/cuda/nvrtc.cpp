@@ -122,6 +122,13 @@ bool nvrtc_available() { return loaded().ok; }
 std::string why_nvrtc_unavailable() { return loaded().ok ? "" : loaded().why; }
 int nvrtc_version() { return loaded().ok ? loaded().version : 0; }
 
+std::vector<std::string> nvrtc_options(int arch, bool cubin, NvrtcFlags flags) {
+  // The architecture comes first: error messages name it.
+  return {absl::StrCat("--gpu-architecture=", cubin ? "sm_" : "compute_", arch,
+                       flags.arch_specific ? "a" : ""),
+          "--std=c++17", flags.fmad ? "--fmad=true" : "--fmad=false", "-default-device"};
+}
+
 CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int arch, bool cubin,
                              NvrtcFlags flags) {
   const Loaded& l = loaded();
@@ -133,11 +140,11 @@ CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int
   check(api,
         api.nvrtcCreateProgram(&program.handle, src.c_str(), file.c_str(), 0, nullptr, nullptr),
         "nvrtcCreateProgram");
-  const std::string gpu = absl::StrCat("--gpu-architecture=", cubin ? "sm_" : "compute_", arch,
-                                       flags.arch_specific ? "a" : "");
-  const char* options[] = {gpu.c_str(), "--std=c++17",
-                           flags.fmad ? "--fmad=true" : "--fmad=false", "-default-device"};
-  const nvrtcResult result = api.nvrtcCompileProgram(program.handle, 4, options);
+  const std::vector<std::string> options = nvrtc_options(arch, cubin, flags);
+  std::vector<const char*> option_ptrs;
+  for (const std::string& o : options) option_ptrs.push_back(o.c_str());
+  const nvrtcResult result = api.nvrtcCompileProgram(
+      program.handle, static_cast<int>(option_ptrs.size()), option_ptrs.data());
   CompiledModule out;
   size_t log_size = 0;
   if (api.nvrtcGetProgramLogSize(program.handle, &log_size) == NVRTC_SUCCESS && log_size > 1) {
@@ -146,7 +153,7 @@ CompiledModule nvrtc_compile(std::string_view source, std::string_view name, int
     out.log.resize(log_size - 1);
   }
   if (result != NVRTC_SUCCESS)
-    throw Error(absl::StrCat("NVRTC could not compile ", sv(name), " for ", gpu, ": ",
+    throw Error(absl::StrCat("NVRTC could not compile ", sv(name), " for ", options[0], ": ",
                              api.nvrtcGetErrorString(result), "\n", out.log, "\n---- source ----\n",
                              sv(source)));
   size_t size = 0;

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kiln::backends::cuda {
 
@@ -31,6 +32,11 @@ struct NvrtcFlags {
   // contract differently under the two settings.
   bool fmad = false;
 };
+
+// The options nvrtc_compile passes to NVRTC for these arguments, in order. Whatever stores a
+// compile keys it by these (tests/cuda/nvrtc_test_cache.h), so a change here is never answered
+// by a stored compile made with the old options.
+std::vector<std::string> nvrtc_options(int arch, bool cubin, NvrtcFlags flags);
 
 // Compiles CUDA C `source` (named `name` in diagnostics) for compute capability `arch`
 // (90 = sm_90). With `cubin` a CUBIN for sm_XX, else PTX for compute_XX (which the driver

@@ -287,13 +287,15 @@ TEST(NvrtcTestCache, ReturnsTheStoredCompileForTheSameArgumentsOnly) {
   const auto ptx = test::nvrtc_compile_cached(&cache, source, "f", 90, false, {}, &stored);
   EXPECT_FALSE(stored);
   EXPECT_FALSE(ptx.is_cubin);
+  test::nvrtc_compile_cached(&cache, source, "f", 90, true, {.fmad = true}, &stored);
+  EXPECT_FALSE(stored);  // other options: compiled, not the stored --fmad=false CUBIN
   EXPECT_NE(ptx.image.find(".entry f"), std::string::npos);
   EXPECT_THROW(
       test::nvrtc_compile_cached(&cache, "__global__ void g() { nope(); }", "g", 90, true, {}),
       Error);
   files = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
-  EXPECT_EQ(files, 2u);  // the cubin and the PTX; not the failure
+  EXPECT_EQ(files, 3u);  // the two CUBINs and the PTX; not the failure
   std::filesystem::remove_all(dir);
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "kiln/backends/cpu/disk_cache.h"
 #include "kiln/ir/absl_compat.h"
 
@@ -60,9 +61,9 @@ bc::CompiledModule nvrtc_compile_cached(const backends::cpu::DiskCache* cache,
   if (cache == nullptr || !bc::nvrtc_available())
     return bc::nvrtc_compile(source, name, arch, cubin, flags);
   const std::string key =
-      absl::StrCat("nvrtc test compile\nnvrtc ", bc::nvrtc_version(), "\narch ", arch,
-                   cubin ? " cubin" : " ptx", flags.arch_specific ? " arch_specific" : "",
-                   flags.fmad ? " fmad" : "", "\nname ", sv(name), "\n", sv(source));
+      absl::StrCat("nvrtc test compile\nnvrtc ", bc::nvrtc_version(), "\noptions ",
+                   absl::StrJoin(bc::nvrtc_options(arch, cubin, flags), " "), "\nname ", sv(name),
+                   "\n", sv(source));
   const backends::cpu::DiskReadResult stored = cache->read(key);
   if (stored.status == backends::cpu::DiskReadResult::Status::kHit) {
     if (std::optional<bc::CompiledModule> m = decode(stored.payload)) {

@@ -6,8 +6,9 @@
 // generated source is the same in both builds, and NVRTC (a closed, uninstrumented library)
 // gives the same answer for the same source, so the second run would repeat minutes of
 // compiles that the first has already checked. The sanitizer build's suites therefore read the
-// main build's successful compiles: keyed by the whole source, the options and NVRTC's
-// version, so a source the main build never compiled is compiled here. Failed compiles are
+// main build's successful compiles: keyed by the whole source, the exact options
+// (backends::cuda::nvrtc_options) and NVRTC's version, so a source the main build never
+// compiled is compiled here. Failed compiles are
 // never stored. Without the variable every call compiles.
 #pragma once
 
