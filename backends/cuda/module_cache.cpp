@@ -7,6 +7,8 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kiln/backends/cpu/build_id.h"
 #include "kiln/backends/cpu/disk_cache.h"
 #include "kiln/backends/cpu/kernel_cache.h"
 #include "kiln/backends/cuda/host_kernels.h"
@@ -70,6 +72,14 @@ CompiledModule host_module(const std::string& src) {
 
 }  // namespace
 
+std::string module_disk_key(const std::string& key, int arch, NvrtcFlags flags,
+                            const std::string& compiler) {
+  // Only CUBINs are stored, so the options are the CUBIN compile's.
+  return absl::StrCat("kiln-cuda-module/2\n", absl::StrJoin(nvrtc_options(arch, true, flags), " "),
+                      "\n", compiler, "\nkiln ", KILN_VERSION, " build ", cpu::kiln_build_id(),
+                      "\n", key);
+}
+
 CUfunction cuda_function(int index, const std::string& key, const std::string& symbol,
                          const std::function<std::string()>& source, NvrtcFlags flags) {
   runtime::cuda::ensure_context(index);
@@ -86,11 +96,9 @@ CUfunction cuda_function(int index, const std::string& key, const std::string& s
     const runtime::cuda::DeviceProperties& props = runtime::cuda::device_properties(index);
     const int arch = props.major * 10 + props.minor;
     const bool host = kernels_run_on_host();
-    const std::string compiler =
-        host ? absl::StrCat("host ", host_module_id()) : absl::StrCat("nvrtc ", nvrtc_version());
-    const std::string disk_key =
-        absl::StrCat("kiln-cuda-module/1\nsm_", arch, flags.arch_specific ? "a" : "",
-                     flags.fmad ? " fmad" : "", "\n", compiler, "\nkiln ", KILN_VERSION, "\n", key);
+    const std::string disk_key = module_disk_key(
+        key, arch, flags,
+        host ? absl::StrCat("host ", host_module_id()) : absl::StrCat("nvrtc ", nvrtc_version()));
     if (c.disk) {
       cpu::DiskReadResult r = c.disk->read(disk_key);
       if (r.status == cpu::DiskReadResult::Status::kHit) {

@@ -1,7 +1,9 @@
 // Compiled CUDA kernels of the process: kernel key -> CUfunction, in memory; and the CUBINs on
 // disk under $KILN_CACHE_DIR/cuda (cpu::DiskCache's verified, atomically written files), keyed
-// by the kernel key, the GPU architecture, NVRTC's version and kiln's version, so a later
-// process loads the cubin instead of running NVRTC again.
+// by the kernel key, NVRTC's options (the GPU architecture among them), NVRTC's version and
+// kiln's version and build ID, so a later process of the same build loads the cubin instead of
+// running NVRTC again, and a rebuilt kiln (whose code generation or options may have changed)
+// never loads one an older build compiled.
 //
 // NVRTC compiles an sm_XX CUBIN for the device found; if that fails (an NVRTC older than the
 // GPU), PTX for the newest architecture it knows, which the driver JIT-compiles (for
@@ -34,5 +36,11 @@ runtime::cuda::CUfunction cuda_function(int index, const std::string& key,
                                         NvrtcFlags flags = {});
 
 ModuleCacheStats module_cache_stats();
+
+// The disk-cache key of the CUBIN of kernel `key` for sm_`arch` with `flags`, compiled by
+// `compiler` ("nvrtc <version>", or the host compiler of the emulated device's modules): the
+// options nvrtc_compile passes (nvrtc_options), kiln's version and build ID, and the key.
+std::string module_disk_key(const std::string& key, int arch, NvrtcFlags flags,
+                            const std::string& compiler);
 
 }  // namespace kiln::backends::cuda

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "frontend/frontend_test_util.h"
+#include "kiln/backends/cpu/build_id.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/backends/cuda/module_cache.h"
@@ -160,6 +161,29 @@ extern "C" __global__ void broken(int* out) { out[threadIdx.x] = undefined_name;
   EXPECT_THAT(error_of([&] { (void)run_on_device(source, "broken", values, 1, 4); }),
               ::testing::AllOf(::testing::HasSubstr("cuda host module"),
                                ::testing::HasSubstr("undefined_name")));
+}
+
+// The stored CUBIN of a kernel is found again only by a compile that would produce the same
+// bytes: same options (architecture, fmad, architecture-specific code), same compiler, and
+// the same kiln build, whose code generation made the source.
+TEST(ModuleCache, DiskKeyNamesTheOptionsTheCompilerAndTheBuild) {
+  const std::string base = bc::module_disk_key("kernel-key", 90, {}, "nvrtc 13000");
+  for (const std::string& option : bc::nvrtc_options(90, /*cubin=*/true, {}))
+    EXPECT_THAT(base, ::testing::HasSubstr(option));
+  EXPECT_THAT(base, ::testing::HasSubstr(backends::cpu::kiln_build_id()));
+  EXPECT_THAT(base, ::testing::HasSubstr("nvrtc 13000"));
+  EXPECT_EQ(base, bc::module_disk_key("kernel-key", 90, {}, "nvrtc 13000"));
+  bc::NvrtcFlags fmad;
+  fmad.fmad = true;
+  bc::NvrtcFlags arch_specific;
+  arch_specific.arch_specific = true;
+  for (const std::string& other :
+       {bc::module_disk_key("kernel-key2", 90, {}, "nvrtc 13000"),
+        bc::module_disk_key("kernel-key", 89, {}, "nvrtc 13000"),
+        bc::module_disk_key("kernel-key", 90, fmad, "nvrtc 13000"),
+        bc::module_disk_key("kernel-key", 90, arch_specific, "nvrtc 13000"),
+        bc::module_disk_key("kernel-key", 90, {}, "nvrtc 13010")})
+    EXPECT_NE(base, other);
 }
 
 }  // namespace
