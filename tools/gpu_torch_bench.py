@@ -42,6 +42,20 @@ ms = time_ms(lambda: y.copy_(x), 10)
 emit("torch_copy", "chain_256M_f32", ms, "GBps", gb / (ms / 1e3))
 del x, y
 
+m = torch.randn(4096, 4096, device="cuda")
+softmax_gb = 2 * m.numel() * 4 / 1e9
+
+
+def softmax(v):
+    return torch.softmax(v, 1)
+
+
+compiled_softmax = torch.compile(softmax)
+for impl, f in (("torch_eager", softmax), ("torch_compile", compiled_softmax)):
+    ms = time_ms(lambda: f(m), 10)
+    emit(impl, "softmax_4096x4096_f32", ms, "GBps", softmax_gb / (ms / 1e3))
+del m
+
 s = 4096
 flop = 2 * s ** 3
 for dtype, name in ((torch.float32, "matmul_4096_f32"), (torch.bfloat16, "matmul_4096_bf16")):

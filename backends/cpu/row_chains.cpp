@@ -13,15 +13,14 @@
 namespace kiln::backends::cpu {
 namespace {
 
-// The rows of a step that may join a chain: its leading launch dim when that dim is kept, and
-// the step runs its points independently on native code; nullopt otherwise.
-std::optional<int64_t> step_rows(const ir::ProgramStep& step) {
-  if (step.kind != ir::ProgramStep::Kind::kKernel) return std::nullopt;
+// The rows of a step that may join a chain on this backend: its leading launch dim when that
+// dim is kept, and the step runs its points independently on native code; nullopt otherwise.
+std::optional<int64_t> cpu_step_rows(const ir::ProgramStep& step) {
+  const std::optional<int64_t> rows = leading_kept_rows(step);
+  if (!rows) return std::nullopt;
   const ir::LoopKernel& k = step.kernel;
-  if (k.kept_dims() < 1 || !can_emit(k)) return std::nullopt;
-  if (split_count(k, step.launch) > 1 || points_per_block(k) > 1) return std::nullopt;
-  const int64_t rows = step.launch.sizes[0];
-  if (rows < 2) return std::nullopt;
+  if (!can_emit(k) || split_count(k, step.launch) > 1 || points_per_block(k) > 1)
+    return std::nullopt;
   return rows;
 }
 
@@ -43,12 +42,12 @@ bool row_local(const ir::ProgramStep& step, size_t a, int64_t row_elements) {
 
 class ChainBuilder {
  public:
-  ChainBuilder(const ir::Graph& graph, const ir::Program& program)
-      : graph_(graph), program_(program) {}
+  ChainBuilder(const ir::Graph& graph, const ir::Program& program, StepRows step_rows)
+      : graph_(graph), program_(program), step_rows_(step_rows) {}
 
   std::vector<RowChain> build() {
     for (size_t s = 0; s < program_.steps.size(); ++s) {
-      const std::optional<int64_t> rows = step_rows(program_.steps[s]);
+      const std::optional<int64_t> rows = step_rows_(program_.steps[s]);
       if (!rows) {
         close();
         continue;
@@ -123,6 +122,7 @@ class ChainBuilder {
     if (open_ && chain_.last > chain_.first) {
       int64_t bytes = 0;
       for (const auto& [v, b] : row_bytes_) bytes += b;
+      chain_.row_bytes = bytes;
       chain_.rows_per_block =
           std::clamp<int64_t>(kRowBlockBytes / std::max<int64_t>(bytes, 1), 1, chain_.rows);
       chains_.push_back(std::move(chain_));
@@ -132,6 +132,7 @@ class ChainBuilder {
 
   const ir::Graph& graph_;
   const ir::Program& program_;
+  StepRows step_rows_;
   std::vector<RowChain> chains_;
   bool open_ = false;
   RowChain chain_;
@@ -143,10 +144,23 @@ class ChainBuilder {
 }  // namespace
 
 std::vector<RowChain> plan_row_chains(const ir::Graph& graph, const ir::Program& program) {
+  return plan_row_chains(graph, program, cpu_step_rows);
+}
+
+std::vector<RowChain> plan_row_chains(const ir::Graph& graph, const ir::Program& program,
+                                      StepRows step_rows) {
   // Without the memory plan (programs lowered by hand) what a chain holds is unknown.
   if (!row_chains_enabled() || program.memory.release_after.size() != program.steps.size())
     return {};
-  return ChainBuilder(graph, program).build();
+  return ChainBuilder(graph, program, step_rows).build();
+}
+
+std::optional<int64_t> leading_kept_rows(const ir::ProgramStep& step) {
+  if (step.kind != ir::ProgramStep::Kind::kKernel || step.kernel.kept_dims() < 1)
+    return std::nullopt;
+  const int64_t rows = step.launch.sizes[0];
+  if (rows < 2) return std::nullopt;
+  return rows;
 }
 
 bool row_chains_enabled() {

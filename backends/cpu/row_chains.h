@@ -19,7 +19,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "absl/functional/function_ref.h"
 
 #include "kiln/ir/kernel.h"
 
@@ -42,10 +45,23 @@ struct RowChain {
   int64_t rows = 0;                     // R, the leading launch dim of every step
   int64_t rows_per_block = 1;           // sized so that a block's rows of every value fit in L2
   std::vector<int64_t> points_per_row;  // per step: its parallel points in one row
+  int64_t row_bytes = 0;                // bytes of one row of every value the chain touches
 };
 
 // The program's row chains (two steps or more each), in step order.
 std::vector<RowChain> plan_row_chains(const ir::Graph& graph, const ir::Program& program);
+
+// The same with another backend's rule for which steps may join a chain: `step_rows` returns
+// a kernel step's rows (its leading launch dim) when the backend can run that step row by row
+// as its own launch would, nullopt otherwise. The CUDA backend's chain kernels
+// (cuda/chain_kernel.h) plan with this.
+using StepRows = absl::FunctionRef<std::optional<int64_t>(const ir::ProgramStep&)>;
+std::vector<RowChain> plan_row_chains(const ir::Graph& graph, const ir::Program& program,
+                                      StepRows step_rows);
+
+// The rows of a kernel step that keeps its leading launch dim (of at least 2), else nullopt:
+// what every backend's StepRows asks first.
+std::optional<int64_t> leading_kept_rows(const ir::ProgramStep& step);
 
 // False when KILN_ROW_CHAINS=0.
 bool row_chains_enabled();

@@ -147,10 +147,27 @@ class Emitter {
   // kernel of the module), `extra` adds parameters after it.
   void header(const std::string& symbol, const std::string& base = "",
               const std::string& extra = "") {
-    const size_t count = std::max<size_t>(1, words_.error() + (needs_error_word(k_) ? 1 : 0));
-    if (base.empty()) c_.line(absl::StrCat("struct P_", symbol, " { i64 w[", count, "]; };"));
+    if (base.empty()) parameter_struct(symbol);
     c_.open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", kThreads, ") ", symbol,
                          "(const P_", base.empty() ? symbol : base, " p", extra, ")"));
+    error_pointer();
+  }
+
+  // A chain step (chain_kernel.h): a device function computing the points of launch row `row`
+  // with the block's threads.
+  void row_header(const std::string& symbol) {
+    parameter_struct(symbol);
+    c_.open(absl::StrCat("__device__ __forceinline__ void ", symbol, "(const P_", symbol,
+                         "& p, const i64 row)"));
+    error_pointer();
+  }
+
+  void parameter_struct(const std::string& symbol) {
+    const size_t count = std::max<size_t>(1, words_.error() + (needs_error_word(k_) ? 1 : 0));
+    c_.line(absl::StrCat("struct P_", symbol, " { i64 w[", count, "]; };"));
+  }
+
+  void error_pointer() {
     if (needs_error_word(k_)) {
       c_.line(absl::StrCat("int* err = (int*)", w(words_.error()), ";"));
     } else {
@@ -168,6 +185,12 @@ class Emitter {
   void elementwise_scalar(const std::string& first) {
     c_.open(absl::StrCat("for (i64 i = ", first, "; i < n; i += (i64)gridDim.x * blockDim.x)"));
     coordinates("i", 0, k_.rank);
+    elementwise_point();
+    c_.close();
+  }
+
+  // The point at coordinates c0.. : offsets, expressions, stores.
+  void elementwise_point() {
     for (size_t a = 0; a < k_.args.size(); ++a)
       c_.line(absl::StrCat("const i64 o", a, " = ", w(words_.offset(a)), offset_sum(a, 0, k_.rank),
                            ";"));
@@ -175,7 +198,6 @@ class Emitter {
     for (const auto& [arg, expr] : k_.stores)
       c_.line(absl::StrCat(ptr(static_cast<size_t>(arg)), "[o", arg, "] = ",
                            codegen::to_memory(k_.args[arg].dtype, absl::StrCat("v", expr)), ";"));
-    c_.close();
   }
 
   bool vectorizable() const {
@@ -244,10 +266,23 @@ class Emitter {
     c_.close();
   }
 
-  // kFull: one block per kept point; kPartial: blockIdx.y takes `chunk` reduced elements of
-  // the point and writes its state to `work`; kCombine: one thread per point combines the
-  // `splits` states in order and stores the result.
-  enum class Variant { kFull, kPartial, kCombine };
+  void elementwise_row(const std::string& symbol) {
+    row_header(symbol);
+    c_.line(absl::StrCat("const i64 per_row = ", product(1, k_.rank), ";"));
+    c_.open("for (i64 j = threadIdx.x; j < per_row; j += blockDim.x)");
+    c_.line("const i64 c0 = row;");
+    coordinates("j", 1, k_.rank);
+    elementwise_point();
+    c_.close();
+    c_.close();
+  }
+
+  // kFull: one block per kept point; kRow: the kept points of launch row `row`, one after
+  // the other, each reduced by as many of the block's threads as kFull's launch would have
+  // (launch_shape), so each result has kFull's bits; kPartial: blockIdx.y takes `chunk` reduced
+  // elements of the point and writes its state to `work`; kCombine: one thread per point combines
+  // the `splits` states in order and stores the result.
+  enum class Variant { kFull, kRow, kPartial, kCombine };
   void reduction(const std::string& symbol, Variant variant, const std::string& base);
 
  private:
@@ -346,9 +381,25 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
     return;
   }
   const bool partial = variant == Variant::kPartial;
-  header(symbol, base, partial ? ", const i64 chunk, void* work" : "");
+  const bool row = variant == Variant::kRow;
+  if (row) {
+    row_header(symbol);
+  } else {
+    header(symbol, base, partial ? ", const i64 chunk, void* work" : "");
+  }
   c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
   c_.line(absl::StrCat("const i64 rn = ", product(kept, k_.rank), ";"));
+  if (row) {
+    // launch_shape's threads for this reduction: a multiple of 32, so the idle threads beyond
+    // it are whole warps that the block combine leaves out.
+    c_.line("const i64 nt_want = (rn + 31) / 32 * 32;");
+    c_.line(absl::StrCat("const unsigned nt = nt_want < 32 ? 32u : nt_want > ", kThreads, " ? ",
+                         kThreads, "u : (unsigned)nt_want;"));
+    c_.line(absl::StrCat("const i64 per_row = ", product(1, kept), ";"));
+    c_.line("(void)points;");
+  } else {
+    c_.line("const unsigned nt = blockDim.x;");
+  }
   if (partial) {
     c_.line("const i64 splits = gridDim.y;");
     c_.line(work);
@@ -360,7 +411,11 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   for (size_t s = 0; s < stores; ++s)
     c_.line(absl::StrCat("__shared__ ", acc_t, " ", name("s_acc", s), "[32];"));
   c_.line("__shared__ i64 s_idx[32];");
-  c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
+  if (row) {
+    c_.open("for (i64 pt = row * per_row; pt < (row + 1) * per_row; ++pt)");
+  } else {
+    c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
+  }
   coordinates("pt", 0, kept);
   for (size_t a = 0; a < k_.args.size(); ++a)
     c_.line(
@@ -368,7 +423,7 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   init_accumulators();
   c_.line("i64 idx = -1;");
   c_.line("(void)idx;");
-  c_.open("for (i64 r = r_begin + threadIdx.x; r < r_end; r += blockDim.x)");
+  c_.open("for (i64 r = threadIdx.x < nt ? r_begin + threadIdx.x : r_end; r < r_end; r += nt)");
   {
     c_.open("");
     coordinates("r", kept, k_.rank);
@@ -409,7 +464,7 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   c_.close();
   c_.line("__syncthreads();");
   c_.open("if (warp == 0)");
-  c_.line("const int warps = (blockDim.x + 31) >> 5;");
+  c_.line("const int warps = (nt + 31) >> 5;");
   for (size_t s = 0; s < stores; ++s)
     c_.line(absl::StrCat(name("acc", s), " = lane < warps ? ", name("s_acc", s), "[lane] : (",
                          acc_t, ")", identity, ";"));
@@ -459,6 +514,32 @@ std::string emit_cuda_kernel(const LoopKernel& kernel, std::string_view symbol) 
   } else {
     emitter.elementwise(std::string(symbol));
   }
+  return std::move(code.text());
+}
+
+std::string emit_cuda_chain_kernel(absl::Span<const LoopKernel* const> steps,
+                                   std::string_view symbol) {
+  Code code;
+  absl::StrAppend(&code.text(), sv(cuda_prelude()), "\n// ", sv(symbol), "\n");
+  std::string params, calls;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string why = why_not_emittable(*steps[i]);
+    if (!why.empty()) throw Error(absl::StrCat("cuda codegen: cannot emit chain step: ", why));
+    const std::string name = absl::StrCat(sv(symbol), "_s", i);
+    Emitter emitter(*steps[i], code);
+    if (steps[i]->is_reduction()) {
+      emitter.reduction(name, Emitter::Variant::kRow, "");
+    } else {
+      emitter.elementwise_row(name);
+    }
+    absl::StrAppend(&params, "const P_", name, " p", i, ", ");
+    // The barrier makes the step's stores visible to every thread of the block.
+    absl::StrAppend(&calls, "    ", name, "(p", i, ", row);\n    __syncthreads();\n");
+  }
+  absl::StrAppend(&code.text(), "extern \"C\" __global__ void __launch_bounds__(", kThreads, ") ",
+                  sv(symbol), "(", params, "const i64 rows) {\n",
+                  "  for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {\n", calls,
+                  "  }\n}\n");
   return std::move(code.text());
 }
 

@@ -49,6 +49,15 @@ bool needs_error_word(const ir::LoopKernel& kernel);
 // cannot be emitted.
 std::string emit_cuda_kernel(const ir::LoopKernel& kernel, std::string_view symbol);
 
+// The CUDA C source of a row chain (chain_kernel.h) as kernel `symbol`: each step becomes a
+// device function SYMBOL_sI(P_SYMBOL_sI p, i64 row) computing the points of launch row `row`
+// with the block's threads (elementwise steps striding over the row's points, reductions
+// reducing each kept point of the row with as many threads as their own launch would use),
+// and the kernel runs every step on a row, with a barrier after each, for rows blockIdx.x,
+// blockIdx.x + gridDim.x, ... Parameters: each step's words (param_words), then `i64 rows`.
+std::string emit_cuda_chain_kernel(absl::Span<const ir::LoopKernel* const> steps,
+                                   std::string_view symbol);
+
 // The parameter words of one launch (see above); error_word may be null when
 // !needs_error_word(kernel).
 std::vector<uint64_t> param_words(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,

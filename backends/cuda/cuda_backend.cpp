@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "kiln/backends/cpu/cpu_backend.h"
 #include "kiln/backends/cpu/kernel_cache.h"
+#include "kiln/backends/cuda/chain_kernel.h"
 #include "kiln/backends/cuda/codegen.h"
 #include "kiln/backends/cuda/host_kernels.h"
 #include "kiln/backends/cuda/matmul.h"
@@ -34,9 +35,11 @@ std::atomic<uint64_t> wgmma_matmuls{0};
 std::atomic<uint64_t> host_runs{0};
 std::atomic<uint64_t> copy_steps{0};
 std::atomic<uint64_t> index_steps{0};
+std::atomic<uint64_t> chain_launches{0};
+std::atomic<uint64_t> chained_steps{0};
 
 // Bump when the emitted code changes for kernels whose keys stay the same.
-constexpr std::string_view kCodegenVersion = "cuda-codegen/1\n";
+constexpr std::string_view kCodegenVersion = "cuda-codegen/2\n";
 
 bool sync_after_launch() {
   static const bool sync = [] {
@@ -89,6 +92,8 @@ CudaBackendStats cuda_backend_stats() {
   stats.host_library_runs = host_runs.load();
   stats.copy_steps = copy_steps.load();
   stats.index_steps = index_steps.load();
+  stats.chain_launches = chain_launches.load();
+  stats.chained_steps = chained_steps.load();
   return stats;
 }
 
@@ -144,6 +149,53 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   } else {
     launch(index_, f, shape.blocks, 1, 1, shape.threads, words.data());
   }
+  if (checked) {
+    int flag = 0;
+    rc::copy_device_to_host(&flag, err, sizeof flag, index_);
+    if (flag != 0) throw Error("ZeroDivisionError: integer division by zero");
+  }
+}
+
+std::vector<StepChain> CudaKernelRunner::plan_chains(const ir::Graph& graph,
+                                                     const ir::Program& program) {
+  std::vector<StepChain> chains;
+  for (cpu::RowChain& chain :
+       plan_cuda_row_chains(graph, program, rc::device_properties(index_).multiprocessors))
+    chains.push_back({chain.first, chain.last, std::make_shared<cpu::RowChain>(std::move(chain))});
+  return chains;
+}
+
+void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& chain,
+                                 absl::Span<const absl::Span<void* const>> data,
+                                 absl::Span<KernelMemo> memos) {
+  (void)memos;
+  const auto& rows = *static_cast<const cpu::RowChain*>(chain.plan.get());
+  absl::InlinedVector<const ir::LoopKernel*, 4> kernels;
+  std::string key = absl::StrCat(sv(kCodegenVersion), "row-chain/1\n");
+  bool checked = false;
+  for (size_t s = chain.first; s <= chain.last; ++s) {
+    const ir::LoopKernel& kernel = program.steps[s].kernel;
+    kernels.push_back(&kernel);
+    absl::StrAppend(&key, cpu::cpu_kernel_key(kernel), "\n;\n");
+    checked = checked || needs_error_word(kernel);
+  }
+  const std::string symbol = cpu::kernel_symbol(key);
+  rc::CUfunction f =
+      cuda_function(index_, key, symbol, [&] { return emit_cuda_chain_kernel(kernels, symbol); });
+  void* err = checked ? error_word(index_) : nullptr;
+  const rc::Driver& d = rc::require_driver();
+  if (checked) rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4), "cuMemsetD8");
+  std::vector<std::vector<uint64_t>> words;
+  std::vector<void*> args;
+  for (size_t i = 0; i < kernels.size(); ++i)
+    words.push_back(param_words(*kernels[i], program.steps[chain.first + i].launch, data[i], err));
+  for (std::vector<uint64_t>& w : words) args.push_back(w.data());
+  int64_t row_count = rows.rows;
+  args.push_back(&row_count);
+  launch_with(index_, f, chain_blocks(rows, rc::device_properties(index_).multiprocessors), 1, 1,
+              chain_threads(program, rows), args.data());
+  ++chain_launches;
+  chained_steps += kernels.size();
   if (checked) {
     int flag = 0;
     rc::copy_device_to_host(&flag, err, sizeof flag, index_);

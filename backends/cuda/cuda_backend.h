@@ -26,6 +26,8 @@ struct CudaBackendStats {
   uint64_t host_library_runs = 0;  // library steps run on the host interpreter
   uint64_t copy_steps = 0;         // cat / as_strided_scatter steps run as copy kernels
   uint64_t index_steps = 0;        // index / index_put steps run as gather/scatter kernels
+  uint64_t chain_launches = 0;     // row chains run as one kernel (chain_kernel.h)
+  uint64_t chained_steps = 0;      // the kernel steps those chains ran
 };
 CudaBackendStats cuda_backend_stats();
 
@@ -38,6 +40,11 @@ class CudaKernelRunner final : public KernelRunner {
   BufferPtr run_library(const ir::Graph& graph, const ir::ProgramStep& step,
                         absl::Span<const BufferPtr> operands,
                         absl::Span<void*> epilogue_data) override;
+  // Row chains (chain_kernel.h), each run as one kernel.
+  std::vector<StepChain> plan_chains(const ir::Graph& graph, const ir::Program& program) override;
+  void run_chain(const ir::Program& program, const StepChain& chain,
+                 absl::Span<const absl::Span<void* const>> data,
+                 absl::Span<KernelMemo> memos) override;
   Device device() const override { return Device(Device::Type::kCUDA, index_); }
   BufferPtr copy_buffer(const BufferPtr& buffer) override;
   BufferPtr to_device(BufferPtr host) override;

@@ -1,5 +1,6 @@
-// kiln-cuda-bench: the GPU workloads of issue 7 on kiln's CUDA backend, with the reference
-// numbers measured in the same process: a device-to-device copy (bandwidth) and cuBLAS
+// kiln-cuda-bench: the GPU workloads of issue 7 on kiln's CUDA backend (a fused elementwise
+// chain, a softmax over rows, matmuls), with the reference numbers measured in the same
+// process: a device-to-device copy (bandwidth) and cuBLAS
 // (dlopened: $KILN_CUBLAS_PATH, libcublas.so.13, libcublas.so.12, libcublas.so; skipped when
 // none loads). The bfloat16 matmul runs on each of kiln's kernels (KILN_CUDA_MMA: wgmma where
 // the device has it, mma.sync, no tensor cores); each row names the kernel that ran and its
@@ -125,6 +126,33 @@ int main() {
     rc::cuda_free(src, static_cast<size_t>(n) * 4, 0);
     rc::cuda_free(dst, static_cast<size_t>(n) * 4, 0);
     x = Tensor();
+
+    // 1b. Softmax over the rows of 4096 x 4096 floats, composed as a user writes it: a row
+    // chain (one chain kernel, backends/cuda/chain_kernel.h). Bandwidth of one read and one
+    // write of the matrix, the least any softmax moves.
+    {
+      const int64_t rows = 4096, cols = 4096;
+      const double softmax_gb = 2.0 * static_cast<double>(rows * cols) * 4 / 1e9;
+      manual_seed(0);
+      const Tensor m = randn({rows, cols}).cuda();
+      Tensor p;
+      const auto before = backends::cuda::cuda_backend_stats();
+      const double ms = time_ms(10, [&] {
+        const Tensor e = (m - m.amax({1}, /*keepdim=*/true)).exp();
+        p = e / e.sum(1, /*keepdim=*/true);
+        eval({p});
+      });
+      const auto after = backends::cuda::cuda_backend_stats();
+      const double row_sum = p[123].sum().item<double>();
+      if (std::abs(row_sum - 1.0) > 1e-4)
+        throw Error("softmax row sums to " + std::to_string(row_sum));
+      std::printf(
+          "{\"impl\": \"kiln\", \"workload\": \"softmax_4096x4096_f32\", \"ms\": %.4f, "
+          "\"GBps\": %.2f, \"chain_kernels\": %llu}\n",
+          ms, softmax_gb / (ms / 1e3),
+          static_cast<unsigned long long>(after.chain_launches - before.chain_launches));
+      std::fflush(stdout);
+    }
 
     // 2. Matmul 4096 (float32, bfloat16): cuBLAS first, so that every kiln row can carry its
     // ratio to cuBLAS (vs_cublas: cuBLAS's time over kiln's).

@@ -1,0 +1,45 @@
+// Row chains on the CUDA backend: consecutive kernel steps that pass each other values row by
+// row (cpu/row_chains.h's planner: a softmax's amax, sum of exp(x - max) and division) run as
+// one kernel, a block per row (codegen.h, emit_cuda_chain_kernel): the block runs every step
+// on its row, with a barrier between steps, so a later step reads what an earlier one wrote
+// (and the row of the input it reads again) from L1/L2 instead of device memory. Run one
+// kernel per step, a softmax over a large matrix reads it three times and its sums once each;
+// as a chain, once.
+//
+// Each step computes exactly what its own launch computes: elementwise points are independent,
+// and a reduction's point is reduced by as many threads, striding alike, as launch_shape gives
+// its own launch (the idle threads of the block are whole warps that the combine leaves out).
+// Steps whose own launch would split a reduction across blocks (split_plan) end a chain.
+// KILN_ROW_CHAINS=0 turns chains off here as on the CPU.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kiln/backends/cpu/row_chains.h"
+#include "kiln/ir/kernel.h"
+
+namespace kiln::backends::cuda {
+
+// A chain's rows must stay in L2 while a block runs its steps: an H100/H200 holds about 1,000
+// blocks of 256 threads at once (132 SMs x 8) against 50 MiB of L2, so about 48 KiB of a row of
+// every value the chain touches. Longer rows run step by step, as before.
+constexpr int64_t kMaxChainRowBytes = int64_t{48} << 10;
+
+// CUDA's kernel parameter limit of 4 KiB (before CUDA 12.1 and Volta): a chain kernel takes
+// every step's parameter words.
+constexpr size_t kMaxChainParamBytes = 4096;
+
+// The row chains of `program` (lowered from `graph`) that the CUDA backend runs as chain
+// kernels on a device with `multiprocessors` SMs.
+std::vector<cpu::RowChain> plan_cuda_row_chains(const ir::Graph& graph, const ir::Program& program,
+                                                int multiprocessors);
+
+// The block size of the chain kernel of `chain`: the largest a step needs (a reduction its
+// launch_shape threads, an elementwise step its points per row, in warps), at most 256.
+unsigned chain_threads(const ir::Program& program, const cpu::RowChain& chain);
+
+// Blocks of the chain kernel's launch (each then takes rows blockIdx.x, + gridDim.x, ...).
+unsigned chain_blocks(const cpu::RowChain& chain, int multiprocessors);
+
+}  // namespace kiln::backends::cuda
