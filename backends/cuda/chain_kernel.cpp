@@ -45,7 +45,10 @@ unsigned chain_threads(const ir::Program& program, const cpu::RowChain& chain) {
   for (size_t s = chain.first; s <= chain.last; ++s) {
     const ir::ProgramStep& step = program.steps[s];
     if (step.kernel.is_reduction()) {
-      threads = std::max(threads, launch_shape(step.kernel, step.launch, 1).threads);
+      int64_t reduced = 1;
+      for (int32_t d = step.kernel.kept_dims(); d < step.kernel.rank; ++d)
+        reduced *= step.launch.sizes[static_cast<size_t>(d)];
+      threads = std::max(threads, reduction_threads(reduced));
     } else {
       threads = std::max(threads, warp_multiple(chain.points_per_row[s - chain.first]));
     }

@@ -7,8 +7,9 @@
 // as a chain, once.
 //
 // Each step computes exactly what its own launch computes: elementwise points are independent,
-// and a reduction's point is reduced by as many threads, striding alike, as launch_shape gives
-// its own launch (the idle threads of the block are whole warps that the combine leaves out).
+// and a reduction's point is reduced by as many threads, striding alike, as its own
+// block-per-point launch uses (reduction_threads; the idle threads of the block are whole
+// warps that the combine leaves out; a warp-per-point launch gives the same bits).
 // Steps whose own launch would split a reduction across blocks (split_plan) end a chain.
 // KILN_ROW_CHAINS=0 turns chains off here as on the CPU.
 #pragma once
@@ -36,7 +37,7 @@ std::vector<cpu::RowChain> plan_cuda_row_chains(const ir::Graph& graph, const ir
                                                 int multiprocessors);
 
 // The block size of the chain kernel of `chain`: the largest a step needs (a reduction its
-// launch_shape threads, an elementwise step its points per row, in warps), at most 256.
+// reduction_threads, an elementwise step its points per row, in warps), at most 256.
 unsigned chain_threads(const ir::Program& program, const cpu::RowChain& chain);
 
 // Blocks of the chain kernel's launch (each then takes rows blockIdx.x, + gridDim.x, ...).

@@ -279,10 +279,12 @@ class Emitter {
 
   // kFull: one block per kept point; kRow: the kept points of launch row `row`, one after
   // the other, each reduced by as many of the block's threads as kFull's launch would have
-  // (launch_shape), so each result has kFull's bits; kPartial: blockIdx.y takes `chunk` reduced
+  // (launch_shape), so each result has kFull's bits; kWarp: one warp per point, for rows of at
+  // most 32 elements (kFull's launch is then one warp too, whose block combine only adds
+  // identities: the same bits); kPartial: blockIdx.y takes `chunk` reduced
   // elements of the point and writes its state to `work`; kCombine: one thread per point combines
   // the `splits` states in order and stores the result.
-  enum class Variant { kFull, kRow, kPartial, kCombine };
+  enum class Variant { kFull, kRow, kWarp, kPartial, kCombine };
   void reduction(const std::string& symbol, Variant variant, const std::string& base);
 
  private:
@@ -382,6 +384,7 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   }
   const bool partial = variant == Variant::kPartial;
   const bool row = variant == Variant::kRow;
+  const bool warp_only = variant == Variant::kWarp;
   if (row) {
     row_header(symbol);
   } else {
@@ -397,6 +400,8 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
                          kThreads, "u : (unsigned)nt_want;"));
     c_.line(absl::StrCat("const i64 per_row = ", product(1, kept), ";"));
     c_.line("(void)points;");
+  } else if (warp_only) {
+    c_.line("const unsigned nt = 32;");
   } else {
     c_.line("const unsigned nt = blockDim.x;");
   }
@@ -408,11 +413,19 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   } else {
     c_.line("const i64 r_begin = 0, r_end = rn;");
   }
-  for (size_t s = 0; s < stores; ++s)
-    c_.line(absl::StrCat("__shared__ ", acc_t, " ", name("s_acc", s), "[32];"));
-  c_.line("__shared__ i64 s_idx[32];");
+  if (!warp_only) {
+    for (size_t s = 0; s < stores; ++s)
+      c_.line(absl::StrCat("__shared__ ", acc_t, " ", name("s_acc", s), "[32];"));
+    c_.line("__shared__ i64 s_idx[32];");
+  }
   if (row) {
     c_.open("for (i64 pt = row * per_row; pt < (row + 1) * per_row; ++pt)");
+  } else if (warp_only) {
+    // Every lane of a warp has the same pt, so whole warps run the shuffles.
+    c_.line("const i64 warps_in_grid = (i64)gridDim.x * (blockDim.x >> 5);");
+    c_.open(
+        "for (i64 pt = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); pt < points; pt "
+        "+= warps_in_grid)");
   } else {
     c_.open("for (i64 pt = blockIdx.x; pt < points; pt += gridDim.x)");
   }
@@ -423,7 +436,9 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   init_accumulators();
   c_.line("i64 idx = -1;");
   c_.line("(void)idx;");
-  c_.open("for (i64 r = threadIdx.x < nt ? r_begin + threadIdx.x : r_end; r < r_end; r += nt)");
+  const std::string thread = warp_only ? "(threadIdx.x & 31)" : "threadIdx.x";
+  c_.open(absl::StrCat("for (i64 r = ", thread, " < nt ? r_begin + ", thread,
+                       " : r_end; r < r_end; r += nt)"));
   {
     c_.open("");
     coordinates("r", kept, k_.rank);
@@ -456,6 +471,14 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
     c_.close();
   };
   warp_reduce();
+  if (warp_only) {
+    c_.open("if ((threadIdx.x & 31) == 0)");
+    for (size_t s = 0; s < stores; ++s) store_result(s);
+    c_.close();
+    c_.close();
+    c_.close();
+    return;
+  }
   c_.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;");
   c_.open("if (lane == 0)");
   for (size_t s = 0; s < stores; ++s)
@@ -509,6 +532,7 @@ std::string emit_cuda_kernel(const LoopKernel& kernel, std::string_view symbol) 
   if (kernel.is_reduction()) {
     const std::string name(symbol);
     emitter.reduction(name, Emitter::Variant::kFull, "");
+    emitter.reduction(name + "_warp", Emitter::Variant::kWarp, name);
     emitter.reduction(name + "_part", Emitter::Variant::kPartial, name);
     emitter.reduction(name + "_comb", Emitter::Variant::kCombine, name);
   } else {
@@ -582,6 +606,10 @@ SplitPlan split_plan(const LoopKernel& k, const ir::KernelLaunch& launch, int mu
   return plan;
 }
 
+unsigned reduction_threads(int64_t reduced) {
+  return static_cast<unsigned>(std::clamp<int64_t>((reduced + 31) / 32 * 32, 32, kThreads));
+}
+
 LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch, int multiprocessors) {
   const int32_t kept = k.kept_dims();
   int64_t points = 1, reduced = 1;
@@ -597,8 +625,15 @@ LaunchShape launch_shape(const LoopKernel& k, const ir::KernelLaunch& launch, in
     shape.threads = kThreads;
     return shape;
   }
-  const int64_t threads = std::clamp<int64_t>((reduced + 31) / 32 * 32, 32, kThreads);
-  shape.threads = static_cast<unsigned>(threads);
+  if (reduced <= 32) {
+    // SYMBOL_warp: a warp per point, 8 to a block.
+    constexpr int64_t warps = kThreads / 32;
+    shape.threads = kThreads;
+    shape.blocks = static_cast<unsigned>(std::min<int64_t>((points + warps - 1) / warps, sms * 32));
+    shape.warp_per_point = true;
+    return shape;
+  }
+  shape.threads = reduction_threads(reduced);
   shape.blocks = static_cast<unsigned>(std::min<int64_t>(points, sms * 256));
   return shape;
 }

@@ -64,15 +64,22 @@ std::vector<uint64_t> param_words(const ir::LoopKernel& kernel, const ir::Kernel
                                   absl::Span<void* const> data, void* error_word);
 
 // Threads per block and blocks of one launch on a device with `multiprocessors` SMs; blocks
-// is 0 when there is nothing to compute.
+// is 0 when there is nothing to compute. Reductions of at most 32 elements per point run
+// SYMBOL_warp, a warp per point (warp_per_point): the block kernel would give each point one
+// warp as well, and the same bits, but 32-thread blocks and a block combine.
 struct LaunchShape {
   unsigned blocks = 0;
   unsigned threads = 0;
+  bool warp_per_point = false;
 };
 LaunchShape launch_shape(const ir::LoopKernel& kernel, const ir::KernelLaunch& launch,
                          int multiprocessors);
+// The block size of the block-per-point reduction kernel over `reduced` elements per point: a
+// multiple of 32 up to 256.
+unsigned reduction_threads(int64_t reduced);
 
-// Reduction kernels are emitted with two more functions in their module, SYMBOL_part and
+// Reduction kernels are emitted with three more functions in their module: SYMBOL_warp (one
+// warp per point, launch_shape above; same parameters as SYMBOL), SYMBOL_part and
 // SYMBOL_comb, for launches with few kept points and long rows: SYMBOL_part (grid: points x
 // splits, extra parameters `i64 chunk, void* work`) reduces `chunk` consecutive reduced
 // elements per block into a state in `work` (split_workspace_bytes: the 8-byte values of each

@@ -37,6 +37,7 @@ std::atomic<uint64_t> copy_steps{0};
 std::atomic<uint64_t> index_steps{0};
 std::atomic<uint64_t> chain_launches{0};
 std::atomic<uint64_t> chained_steps{0};
+std::atomic<uint64_t> warp_reductions{0};
 
 // Bump when the emitted code changes for kernels whose keys stay the same.
 constexpr std::string_view kCodegenVersion = "cuda-codegen/2\n";
@@ -94,6 +95,7 @@ CudaBackendStats cuda_backend_stats() {
   stats.index_steps = index_steps.load();
   stats.chain_launches = chain_launches.load();
   stats.chained_steps = chained_steps.load();
+  stats.warp_reductions = warp_reductions.load();
   return stats;
 }
 
@@ -146,6 +148,11 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
     void* comb_args[] = {words.data(), &splits, &work};
     launch_with(index_, comb, static_cast<unsigned>((plan.points + 255) / 256), 1, 1, 256,
                 comb_args);
+  } else if (shape.warp_per_point) {
+    rc::CUfunction warp = cuda_function(index_, key, symbol + "_warp",
+                                        [&] { return emit_cuda_kernel(kernel, symbol); });
+    launch(index_, warp, shape.blocks, 1, 1, shape.threads, words.data());
+    ++warp_reductions;
   } else {
     launch(index_, f, shape.blocks, 1, 1, shape.threads, words.data());
   }

@@ -28,6 +28,7 @@ struct CudaBackendStats {
   uint64_t index_steps = 0;        // index / index_put steps run as gather/scatter kernels
   uint64_t chain_launches = 0;     // row chains run as one kernel (chain_kernel.h)
   uint64_t chained_steps = 0;      // the kernel steps those chains ran
+  uint64_t warp_reductions = 0;    // reductions run a warp per point (codegen.h, launch_shape)
 };
 CudaBackendStats cuda_backend_stats();
 

@@ -93,10 +93,10 @@ bool launch_matmul_wgmma(int index, DType dtype, const MatmulParams& p, const Wg
   params.a_batched = plan.a_batch_stride != 0 ? 1 : 0;
   params.b_batched = plan.b_batch_stride != 0 ? 1 : 0;
   const std::string symbol = matmul_wgmma_symbol(dtype, plan.a_mn_major, plan.b_mn_major);
-  rc::CUfunction f = cuda_function(
-      index, absl::StrCat("matmul/1\n", symbol), symbol,
-      [&] { return matmul_wgmma_source(dtype, plan.a_mn_major, plan.b_mn_major); },
-      {.arch_specific = true});
+  rc::CUfunction f =
+      cuda_function(index, absl::StrCat("matmul/1\n", symbol), symbol,
+                    [&] { return matmul_wgmma_source(dtype, plan.a_mn_major, plan.b_mn_major); },
+                    {.arch_specific = true});
   opt_in_shared(index, f);
   void* args[] = {&map_a, &map_b, &params};
   rc::check(d.cuLaunchKernel(f, static_cast<unsigned>((p.n + kWgmmaTileN - 1) / kWgmmaTileN),

@@ -78,6 +78,18 @@ Graph integer_rows(int64_t rows) {
   return g;
 }
 
+// x * argmax(x, 1) and x / amax(x, 1): index and extreme reductions over short rows.
+Graph argmax_then_scale(const Shape& shape, DType dtype) {
+  Graph g;
+  const ValueId x = g.add_input(TensorType{dtype, shape});
+  const ValueId a = add(g, Op::argmax, {x}, ir::ReduceAttrs{{1}, true});
+  const ValueId m = add(g, Op::amax, {x}, ir::ReduceAttrs{{1}, true});
+  const ValueId scaled =
+      add(g, Op::mul, {x, broadcast(g, add(g, Op::cast, {a}, ir::CastAttrs{dtype}), shape)});
+  g.set_outputs({add(g, Op::div, {scaled, broadcast(g, m, shape)})});
+  return g;
+}
+
 std::vector<RowChain> chains_of(const Graph& g) {
   return bc::plan_cuda_row_chains(g, passes::lower_program(g), kH100Sms);
 }
@@ -171,6 +183,14 @@ TEST(CudaChains, ChainKernelsGiveTheBitsOfTheStepsRunAlone) {
                                {make_data(float64, 50 * 7 * 33, 6, Data::kSpecial)});
   expect_chains_change_no_bits(softmax({200, 10}, float16),
                                {make_data(float16, 200 * 10, 7, Data::kModerate)});
+  // Rows of at most 32: run alone, the reductions take a warp per point (SYMBOL_warp); in the
+  // chain a 32-thread block combine. The same bits, NaN, infinities and ties included.
+  const uint64_t warps_before = bc::cuda_backend_stats().warp_reductions;
+  expect_chains_change_no_bits(softmax({300, 31}, float64),
+                               {make_data(float64, 300 * 31, 11, Data::kSpecial)});
+  expect_chains_change_no_bits(argmax_then_scale({300, 32}, float32),
+                               {make_data(float32, 300 * 32, 12, Data::kSmallInts)});
+  EXPECT_GT(bc::cuda_backend_stats().warp_reductions, warps_before);
   expect_chains_change_no_bits(wide_row_after_short_sum(70),
                                {make_data(float64, 70 * 300, 8, Data::kModerate),
                                 make_data(float64, 70 * 40, 9, Data::kModerate)});
