@@ -19,8 +19,9 @@
 #                default device cuda (KILN_TEST_DEVICE), in 8 shards
 #   conformance  the shared conformance programs, kiln vs live PyTorch, both with the default
 #                device cuda (tools/gpu_conformance.py)
-#   bench        alone, last: kiln-cuda-bench (fused chain vs device copy, matmul vs cuBLAS),
-#                the same workloads on PyTorch (eager and torch.compile), a summary
+#   bench        alone, last: kiln-cuda-bench (fused chain vs device copy, softmax with and
+#                without row chains, matmul vs cuBLAS), the same workloads on PyTorch (eager
+#                and torch.compile), a summary
 # Every stage runs even when another failed; the script then prints a table of the stages and
 # exits nonzero naming the failed ones. Outputs (logs, JSON, summary.txt, stages.txt) go to $OUT
 # (or a temporary folder); the kernel cache goes to $OUT/kernel-cache.
@@ -204,6 +205,10 @@ if want bench; then
   t0=$SECONDS
   run_kiln timeout -k 10 100 "$carry/bin/kiln-cuda-bench" > "$out/kiln_bench.jsonl" 2> "$out/kiln_bench.log"
   status=$?
+  # The softmax again without row chains: what the chain kernel changes.
+  KILN_ROW_CHAINS=0 run_kiln timeout -k 5 30 "$carry/bin/kiln-cuda-bench" softmax \
+    >> "$out/kiln_bench.jsonl" 2>> "$out/kiln_bench.log"
+  (( status |= $? ))
   timeout -k 10 120 python3 "$root/tools/gpu_torch_bench.py" > "$out/torch_bench.jsonl" 2> "$out/torch_bench.log"
   (( status |= $? ))
   python3 "$root/tools/gpu_summary.py" "$out/kiln_bench.jsonl" "$out/torch_bench.jsonl" \

@@ -23,9 +23,13 @@
 namespace kiln::backends::cuda {
 
 // A chain's rows must stay in L2 while a block runs its steps: an H100/H200 holds about 1,000
-// blocks of 256 threads at once (132 SMs x 8) against 50 MiB of L2, so about 48 KiB of a row of
-// every value the chain touches. Longer rows run step by step, as before.
-constexpr int64_t kMaxChainRowBytes = int64_t{48} << 10;
+// blocks of 256 threads at once (132 SMs x 8) against 50 MiB of L2, about 48 KiB each. This
+// limit counts a row of every value the chain touches, results that no later step reads
+// included (a softmax over 4096 floats whose exp is materialized: x, exp and the result, 16 KiB
+// each, of which only x and exp are read again), hence 64 KiB. An estimate, not a measurement:
+// the GPU check's benchmark runs that softmax with and without chains. Longer rows run step
+// by step, as before.
+constexpr int64_t kMaxChainRowBytes = int64_t{64} << 10;
 
 // CUDA's kernel parameter limit of 4 KiB (before CUDA 12.1 and Volta): a chain kernel takes
 // every step's parameter words.

@@ -91,9 +91,40 @@ bool load_cublas(Cublas& c) {
   return c.create(&c.handle) == 0;
 }
 
+// Softmax over the rows of 4096 x 4096 floats, composed as a user writes it: a row chain (one
+// chain kernel, backends/cuda/chain_kernel.h). Bandwidth of one read and one write of the
+// matrix, the least any softmax moves. With KILN_ROW_CHAINS=0 (`kiln-cuda-bench softmax` run
+// again by gpu-check.sh) the row is `kiln_no_chain`: the same program one kernel per step.
+void bench_softmax() {
+  const char* chains = std::getenv("KILN_ROW_CHAINS");
+  const bool no_chain = chains != nullptr && std::string(chains) == "0";
+  const int64_t rows = 4096, cols = 4096;
+  const double gb = 2.0 * static_cast<double>(rows * cols) * 4 / 1e9;
+  manual_seed(0);
+  const Tensor m = randn({rows, cols}).cuda();
+  Tensor p;
+  const auto before = backends::cuda::cuda_backend_stats();
+  const double ms = time_ms(10, [&] {
+    const Tensor e = (m - m.amax({1}, /*keepdim=*/true)).exp();
+    p = e / e.sum(1, /*keepdim=*/true);
+    eval({p});
+  });
+  const auto after = backends::cuda::cuda_backend_stats();
+  const double row_sum = p[123].sum().item<double>();
+  if (std::abs(row_sum - 1.0) > 1e-4) throw Error("softmax row sums to " + std::to_string(row_sum));
+  std::printf(
+      "{\"impl\": \"%s\", \"workload\": \"softmax_4096x4096_f32\", \"ms\": %.4f, "
+      "\"GBps\": %.2f, \"chain_kernels\": %llu, \"kernels\": %llu}\n",
+      no_chain ? "kiln_no_chain" : "kiln", ms, gb / (ms / 1e3),
+      static_cast<unsigned long long>(after.chain_launches - before.chain_launches),
+      static_cast<unsigned long long>(after.kernels_launched - before.kernels_launched));
+  std::fflush(stdout);
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool softmax_only = argc > 1 && std::string(argv[1]) == "softmax";
   try {
     if (!cuda_is_available()) {
       std::fprintf(stderr, "kiln-cuda-bench: CUDA is not available: %s\n",
@@ -101,6 +132,10 @@ int main() {
       return 1;
     }
     const rc::DeviceProperties& props = rc::device_properties(0);
+    if (softmax_only) {
+      bench_softmax();
+      return 0;
+    }
     std::printf("{\"device\": \"%s\", \"sm\": %d%d, \"sms\": %d}\n", props.name.c_str(),
                 props.major, props.minor, props.multiprocessors);
 
@@ -127,32 +162,8 @@ int main() {
     rc::cuda_free(dst, static_cast<size_t>(n) * 4, 0);
     x = Tensor();
 
-    // 1b. Softmax over the rows of 4096 x 4096 floats, composed as a user writes it: a row
-    // chain (one chain kernel, backends/cuda/chain_kernel.h). Bandwidth of one read and one
-    // write of the matrix, the least any softmax moves.
-    {
-      const int64_t rows = 4096, cols = 4096;
-      const double softmax_gb = 2.0 * static_cast<double>(rows * cols) * 4 / 1e9;
-      manual_seed(0);
-      const Tensor m = randn({rows, cols}).cuda();
-      Tensor p;
-      const auto before = backends::cuda::cuda_backend_stats();
-      const double ms = time_ms(10, [&] {
-        const Tensor e = (m - m.amax({1}, /*keepdim=*/true)).exp();
-        p = e / e.sum(1, /*keepdim=*/true);
-        eval({p});
-      });
-      const auto after = backends::cuda::cuda_backend_stats();
-      const double row_sum = p[123].sum().item<double>();
-      if (std::abs(row_sum - 1.0) > 1e-4)
-        throw Error("softmax row sums to " + std::to_string(row_sum));
-      std::printf(
-          "{\"impl\": \"kiln\", \"workload\": \"softmax_4096x4096_f32\", \"ms\": %.4f, "
-          "\"GBps\": %.2f, \"chain_kernels\": %llu}\n",
-          ms, softmax_gb / (ms / 1e3),
-          static_cast<unsigned long long>(after.chain_launches - before.chain_launches));
-      std::fflush(stdout);
-    }
+    // 1b. Softmax over the rows of 4096 x 4096 floats.
+    bench_softmax();
 
     // 2. Matmul 4096 (float32, bfloat16): cuBLAS first, so that every kiln row can carry its
     // ratio to cuBLAS (vs_cublas: cuBLAS's time over kiln's).

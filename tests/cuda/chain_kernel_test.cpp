@@ -41,15 +41,21 @@ ValueId broadcast(Graph& g, ValueId v, const Shape& shape) {
   return add(g, Op::expand, {v}, ir::ShapeAttrs{shape});
 }
 
-// softmax over the last dim of x, as the frontend records it.
-Graph softmax(const Shape& shape, DType dtype) {
+// softmax over the last dim of x, as the frontend records it; with `keep_exp` the exp is an
+// output too, so it is materialized (as the frontend's pipeline often decides).
+Graph softmax(const Shape& shape, DType dtype, bool keep_exp = false) {
   Graph g;
   const ValueId x = g.add_input(TensorType{dtype, shape});
   const int64_t last = static_cast<int64_t>(shape.size()) - 1;
   const ValueId m = add(g, Op::amax, {x}, ir::ReduceAttrs{{last}, true});
   const ValueId e = add(g, Op::exp, {add(g, Op::sub, {x, broadcast(g, m, shape)})});
   const ValueId s = add(g, Op::sum, {e}, ir::ReduceAttrs{{last}, true});
-  g.set_outputs({add(g, Op::div, {e, broadcast(g, s, shape)})});
+  const ValueId y = add(g, Op::div, {e, broadcast(g, s, shape)});
+  if (keep_exp) {
+    g.set_outputs({y, e});
+  } else {
+    g.set_outputs({y});
+  }
   return g;
 }
 
@@ -122,6 +128,12 @@ TEST(ChainKernelPlan, BlocksFitTheLargestStepAndSplitReductionsEndChains) {
   EXPECT_TRUE(chains_of(softmax({4, 1 << 17}, float32)).empty());
   EXPECT_TRUE(chains_of(softmax({1000, 1 << 14}, float32)).empty());
   EXPECT_EQ(chains_of(softmax({1000, 1 << 12}, float32)).size(), 1u);
+  // x, the exp and the result: 48 KiB a row.
+  const Graph kept = softmax({4096, 4096}, float32, /*keep_exp=*/true);
+  const ir::Program kept_program = passes::lower_program(kept);
+  const std::vector<RowChain> kept_chains = chains_of(kept);
+  ASSERT_EQ(kept_chains.size(), 1u);
+  EXPECT_EQ(kept_chains[0].last - kept_chains[0].first + 1, kept_program.steps.size());
 }
 
 // Every chain kernel of these programs and of random graphs' compiles for sm_90.
@@ -179,6 +191,8 @@ TEST(CudaChains, ChainKernelsGiveTheBitsOfTheStepsRunAlone) {
   GPU_KERNELS_OR_SKIP();
   expect_chains_change_no_bits(softmax({300, 257}, float32),
                                {make_data(float32, 300 * 257, 5, Data::kModerate)});
+  expect_chains_change_no_bits(softmax({90, 300}, float32, /*keep_exp=*/true),
+                               {make_data(float32, 90 * 300, 13, Data::kSpecial)});
   expect_chains_change_no_bits(softmax({50, 7, 33}, float64),
                                {make_data(float64, 50 * 7 * 33, 6, Data::kSpecial)});
   expect_chains_change_no_bits(softmax({200, 10}, float16),
