@@ -56,9 +56,19 @@ unsigned chain_threads(const ir::Program& program, const cpu::RowChain& chain) {
   return threads;
 }
 
-unsigned chain_blocks(const cpu::RowChain& chain, int multiprocessors) {
-  return static_cast<unsigned>(
-      std::min<int64_t>(chain.rows, int64_t{std::max(1, multiprocessors)} * 256));
+bool chain_warp_per_row(const ir::Program& program, const cpu::RowChain& chain) {
+  return chain_threads(program, chain) == 32;
+}
+
+unsigned chain_launch_threads(const ir::Program& program, const cpu::RowChain& chain) {
+  return chain_warp_per_row(program, chain) ? 256 : chain_threads(program, chain);
+}
+
+unsigned chain_blocks(const ir::Program& program, const cpu::RowChain& chain, int multiprocessors) {
+  const int64_t sms = std::max(1, multiprocessors);
+  if (chain_warp_per_row(program, chain))
+    return static_cast<unsigned>(std::min<int64_t>((chain.rows + 7) / 8, sms * 32));
+  return static_cast<unsigned>(std::min<int64_t>(chain.rows, sms * 256));
 }
 
 }  // namespace kiln::backends::cuda

@@ -44,7 +44,14 @@ std::vector<cpu::RowChain> plan_cuda_row_chains(const ir::Graph& graph, const ir
 // reduction_threads, an elementwise step its points per row, in warps), at most 256.
 unsigned chain_threads(const ir::Program& program, const cpu::RowChain& chain);
 
-// Blocks of the chain kernel's launch (each then takes rows blockIdx.x, + gridDim.x, ...).
-unsigned chain_blocks(const cpu::RowChain& chain, int multiprocessors);
+// Whether the chain runs a warp per row (emit_cuda_chain_kernel's warp_per_row): when no step
+// needs more than 32 threads a row (chain_threads), 8 rows share a 256-thread block instead of
+// each taking a block of one warp whose steps end in block barriers.
+bool chain_warp_per_row(const ir::Program& program, const cpu::RowChain& chain);
+
+// Threads and blocks of the chain kernel's launch (each block then takes rows blockIdx.x,
+// + gridDim.x, ..., or 8 rows at a time with a warp per row).
+unsigned chain_launch_threads(const ir::Program& program, const cpu::RowChain& chain);
+unsigned chain_blocks(const ir::Program& program, const cpu::RowChain& chain, int multiprocessors);
 
 }  // namespace kiln::backends::cuda

@@ -266,10 +266,12 @@ class Emitter {
     c_.close();
   }
 
-  void elementwise_row(const std::string& symbol) {
+  // The points of launch row `row`, over the block's threads or (warp) the warp's lanes.
+  void elementwise_row(const std::string& symbol, bool warp) {
     row_header(symbol);
     c_.line(absl::StrCat("const i64 per_row = ", product(1, k_.rank), ";"));
-    c_.open("for (i64 j = threadIdx.x; j < per_row; j += blockDim.x)");
+    c_.open(warp ? "for (i64 j = threadIdx.x & 31; j < per_row; j += 32)"
+                 : "for (i64 j = threadIdx.x; j < per_row; j += blockDim.x)");
     c_.line("const i64 c0 = row;");
     coordinates("j", 1, k_.rank);
     elementwise_point();
@@ -281,10 +283,11 @@ class Emitter {
   // the other, each reduced by as many of the block's threads as kFull's launch would have
   // (launch_shape), so each result has kFull's bits; kWarp: one warp per point, for rows of at
   // most 32 elements (kFull's launch is then one warp too, whose block combine only adds
-  // identities: the same bits); kPartial: blockIdx.y takes `chunk` reduced
+  // identities: the same bits); kRowWarp: kRow for a chain run a warp per row, its
+  // points of at most 32 elements reduced as kWarp does; kPartial: blockIdx.y takes `chunk` reduced
   // elements of the point and writes its state to `work`; kCombine: one thread per point combines
   // the `splits` states in order and stores the result.
-  enum class Variant { kFull, kRow, kWarp, kPartial, kCombine };
+  enum class Variant { kFull, kRow, kWarp, kRowWarp, kPartial, kCombine };
   void reduction(const std::string& symbol, Variant variant, const std::string& base);
 
  private:
@@ -383,8 +386,8 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
     return;
   }
   const bool partial = variant == Variant::kPartial;
-  const bool row = variant == Variant::kRow;
-  const bool warp_only = variant == Variant::kWarp;
+  const bool row = variant == Variant::kRow || variant == Variant::kRowWarp;
+  const bool warp_only = variant == Variant::kWarp || variant == Variant::kRowWarp;
   if (row) {
     row_header(symbol);
   } else {
@@ -393,15 +396,17 @@ void Emitter::reduction(const std::string& symbol, Variant variant, const std::s
   c_.line(absl::StrCat("const i64 points = ", product(0, kept), ";"));
   c_.line(absl::StrCat("const i64 rn = ", product(kept, k_.rank), ";"));
   if (row) {
+    c_.line(absl::StrCat("const i64 per_row = ", product(1, kept), ";"));
+    c_.line("(void)points;");
+  }
+  if (warp_only) {
+    c_.line("const unsigned nt = 32;");
+  } else if (row) {
     // launch_shape's threads for this reduction: a multiple of 32, so the idle threads beyond
     // it are whole warps that the block combine leaves out.
     c_.line("const i64 nt_want = (rn + 31) / 32 * 32;");
     c_.line(absl::StrCat("const unsigned nt = nt_want < 32 ? 32u : nt_want > ", kThreads, " ? ",
                          kThreads, "u : (unsigned)nt_want;"));
-    c_.line(absl::StrCat("const i64 per_row = ", product(1, kept), ";"));
-    c_.line("(void)points;");
-  } else if (warp_only) {
-    c_.line("const unsigned nt = 32;");
   } else {
     c_.line("const unsigned nt = blockDim.x;");
   }
@@ -542,7 +547,7 @@ std::string emit_cuda_kernel(const LoopKernel& kernel, std::string_view symbol) 
 }
 
 std::string emit_cuda_chain_kernel(absl::Span<const LoopKernel* const> steps,
-                                   std::string_view symbol) {
+                                   std::string_view symbol, bool warp_per_row) {
   Code code;
   absl::StrAppend(&code.text(), sv(cuda_prelude()), "\n// ", sv(symbol), "\n");
   std::string params, calls;
@@ -552,17 +557,23 @@ std::string emit_cuda_chain_kernel(absl::Span<const LoopKernel* const> steps,
     const std::string name = absl::StrCat(sv(symbol), "_s", i);
     Emitter emitter(*steps[i], code);
     if (steps[i]->is_reduction()) {
-      emitter.reduction(name, Emitter::Variant::kRow, "");
+      emitter.reduction(name, warp_per_row ? Emitter::Variant::kRowWarp : Emitter::Variant::kRow,
+                        "");
     } else {
-      emitter.elementwise_row(name);
+      emitter.elementwise_row(name, warp_per_row);
     }
     absl::StrAppend(&params, "const P_", name, " p", i, ", ");
-    // The barrier makes the step's stores visible to every thread of the block.
-    absl::StrAppend(&calls, "    ", name, "(p", i, ", row);\n    __syncthreads();\n");
+    // The barrier makes the step's stores visible to every thread that runs the row.
+    absl::StrAppend(&calls, "    ", name, "(p", i, ", row);\n    ",
+                    warp_per_row ? "__syncwarp();" : "__syncthreads();", "\n");
   }
+  // A warp per row: every lane of a warp has the same row, so whole warps run each step.
+  const std::string rows_loop =
+      warp_per_row ? "for (i64 row = (i64)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); "
+                     "row < rows; row += (i64)gridDim.x * (blockDim.x >> 5))"
+                   : "for (i64 row = blockIdx.x; row < rows; row += gridDim.x)";
   absl::StrAppend(&code.text(), "extern \"C\" __global__ void __launch_bounds__(", kThreads, ") ",
-                  sv(symbol), "(", params, "const i64 rows) {\n",
-                  "  for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {\n", calls,
+                  sv(symbol), "(", params, "const i64 rows) {\n  ", rows_loop, " {\n", calls,
                   "  }\n}\n");
   return std::move(code.text());
 }

@@ -55,8 +55,11 @@ std::string emit_cuda_kernel(const ir::LoopKernel& kernel, std::string_view symb
 // reducing each kept point of the row with as many threads as their own launch would use),
 // and the kernel runs every step on a row, with a barrier after each, for rows blockIdx.x,
 // blockIdx.x + gridDim.x, ... Parameters: each step's words (param_words), then `i64 rows`.
+// With `warp_per_row` (chains whose steps need at most 32 threads a row: chain_kernel.h) each
+// warp of a block takes a row, its lanes striding over the row's points, its reductions warp
+// shuffles only (SYMBOL_warp's), with __syncwarp between steps.
 std::string emit_cuda_chain_kernel(absl::Span<const ir::LoopKernel* const> steps,
-                                   std::string_view symbol);
+                                   std::string_view symbol, bool warp_per_row = false);
 
 // The parameter words of one launch (see above); error_word may be null when
 // !needs_error_word(kernel).

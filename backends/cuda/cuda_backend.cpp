@@ -178,7 +178,9 @@ void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& ch
   (void)memos;
   const auto& rows = *static_cast<const cpu::RowChain*>(chain.plan.get());
   absl::InlinedVector<const ir::LoopKernel*, 4> kernels;
-  std::string key = absl::StrCat(sv(kCodegenVersion), "row-chain/1\n");
+  const bool warp_per_row = chain_warp_per_row(program, rows);
+  std::string key =
+      absl::StrCat(sv(kCodegenVersion), "row-chain/1", warp_per_row ? " warp" : "", "\n");
   bool checked = false;
   for (size_t s = chain.first; s <= chain.last; ++s) {
     const ir::LoopKernel& kernel = program.steps[s].kernel;
@@ -187,8 +189,8 @@ void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& ch
     checked = checked || needs_error_word(kernel);
   }
   const std::string symbol = cpu::kernel_symbol(key);
-  rc::CUfunction f =
-      cuda_function(index_, key, symbol, [&] { return emit_cuda_chain_kernel(kernels, symbol); });
+  rc::CUfunction f = cuda_function(
+      index_, key, symbol, [&] { return emit_cuda_chain_kernel(kernels, symbol, warp_per_row); });
   void* err = checked ? error_word(index_) : nullptr;
   const rc::Driver& d = rc::require_driver();
   if (checked) rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4), "cuMemsetD8");
@@ -199,8 +201,8 @@ void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& ch
   for (std::vector<uint64_t>& w : words) args.push_back(w.data());
   int64_t row_count = rows.rows;
   args.push_back(&row_count);
-  launch_with(index_, f, chain_blocks(rows, rc::device_properties(index_).multiprocessors), 1, 1,
-              chain_threads(program, rows), args.data());
+  launch_with(index_, f, chain_blocks(program, rows, rc::device_properties(index_).multiprocessors),
+              1, 1, chain_launch_threads(program, rows), args.data());
   ++chain_launches;
   chained_steps += kernels.size();
   if (checked) {

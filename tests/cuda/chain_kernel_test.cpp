@@ -59,13 +59,13 @@ Graph softmax(const Shape& shape, DType dtype, bool keep_exp = false) {
   return g;
 }
 
-// y = x * sum(z, 1): the reduction reduces 40 elements (its launch: 64 threads), the
-// elementwise step has 300 points a row (256 threads), so the chain kernel's block is larger
-// than the reduction's own launch.
-Graph wide_row_after_short_sum(int64_t rows) {
+// y = x * sum(exp(z), 1): the reduction reduces `short_cols` elements (40: its launch has 64
+// threads), the elementwise step has 300 points a row (256 threads), so the chain kernel's
+// block is larger than the reduction's own launch.
+Graph wide_row_after_short_sum(int64_t rows, int64_t short_cols = 40) {
   Graph g;
   const ValueId x = g.add_input(TensorType{float64, {rows, 300}});
-  const ValueId z = g.add_input(TensorType{float64, {rows, 40}});
+  const ValueId z = g.add_input(TensorType{float64, {rows, short_cols}});
   const ValueId s = add(g, Op::sum, {add(g, Op::exp, {z})}, ir::ReduceAttrs{{1}, true});
   g.set_outputs({add(g, Op::mul, {x, broadcast(g, s, {rows, 300})})});
   return g;
@@ -108,7 +108,8 @@ TEST(ChainKernelPlan, SoftmaxIsOneChainKernel) {
   EXPECT_EQ(chains[0].first, 0u);
   EXPECT_EQ(chains[0].last, program.steps.size() - 1);
   EXPECT_EQ(bc::chain_threads(program, chains[0]), 256u);
-  EXPECT_EQ(bc::chain_blocks(chains[0], kH100Sms), 4096u);
+  EXPECT_FALSE(bc::chain_warp_per_row(program, chains[0]));
+  EXPECT_EQ(bc::chain_blocks(program, chains[0], kH100Sms), 4096u);
 }
 
 TEST(ChainKernelPlan, BlocksFitTheLargestStepAndSplitReductionsEndChains) {
@@ -123,6 +124,10 @@ TEST(ChainKernelPlan, BlocksFitTheLargestStepAndSplitReductionsEndChains) {
   const std::vector<RowChain> small_chains = chains_of(small);
   ASSERT_EQ(small_chains.size(), 1u);
   EXPECT_EQ(bc::chain_threads(small_program, small_chains[0]), 32u);
+  // ... so a warp per row, 8 rows to a block.
+  EXPECT_TRUE(bc::chain_warp_per_row(small_program, small_chains[0]));
+  EXPECT_EQ(bc::chain_launch_threads(small_program, small_chains[0]), 256u);
+  EXPECT_EQ(bc::chain_blocks(small_program, small_chains[0], kH100Sms), 125u);
   // Few long rows: the reductions' own launches split, so nothing chains; rows longer than
   // kMaxChainRowBytes do not chain either.
   EXPECT_TRUE(chains_of(softmax({4, 1 << 17}, float32)).empty());
@@ -142,6 +147,7 @@ TEST(NvrtcChains, ChainKernelsCompile) {
   std::vector<Graph> graphs;
   graphs.push_back(softmax({4096, 4096}, float32));
   graphs.push_back(softmax({64, 7, 33}, float16));
+  graphs.push_back(softmax({1000, 10}, float32));  // a warp per row
   graphs.push_back(wide_row_after_short_sum(500));
   graphs.push_back(integer_rows(300));
   for (uint64_t seed = 1; seed <= 60; ++seed) {
@@ -156,7 +162,8 @@ TEST(NvrtcChains, ChainKernelsCompile) {
     for (const RowChain& chain : bc::plan_cuda_row_chains(g, program, kH100Sms)) {
       std::vector<const ir::LoopKernel*> steps;
       for (size_t s = chain.first; s <= chain.last; ++s) steps.push_back(&program.steps[s].kernel);
-      const std::string source = bc::emit_cuda_chain_kernel(steps, absl::StrCat("chain", chains++));
+      const std::string source = bc::emit_cuda_chain_kernel(steps, absl::StrCat("chain", chains++),
+                                                            bc::chain_warp_per_row(program, chain));
       unit += source.substr(bc::cuda_prelude().size());
     }
   }
@@ -197,9 +204,13 @@ TEST(CudaChains, ChainKernelsGiveTheBitsOfTheStepsRunAlone) {
                                {make_data(float64, 50 * 7 * 33, 6, Data::kSpecial)});
   expect_chains_change_no_bits(softmax({200, 10}, float16),
                                {make_data(float16, 200 * 10, 7, Data::kModerate)});
-  // Rows of at most 32: run alone, the reductions take a warp per point (SYMBOL_warp); in the
-  // chain a 32-thread block combine. The same bits, NaN, infinities and ties included.
+  // Rows of at most 32: run alone, the reductions take a warp per point (SYMBOL_warp); in a
+  // chain with a wider step, a 32-thread block combine (the sum of 20 here); in a chain of
+  // short rows only, a warp per row. The same bits, NaN, infinities and ties included.
   const uint64_t warps_before = bc::cuda_backend_stats().warp_reductions;
+  expect_chains_change_no_bits(wide_row_after_short_sum(70, 20),
+                               {make_data(float64, 70 * 300, 14, Data::kSpecial),
+                                make_data(float64, 70 * 20, 15, Data::kSpecial)});
   expect_chains_change_no_bits(softmax({300, 31}, float64),
                                {make_data(float64, 300 * 31, 11, Data::kSpecial)});
   expect_chains_change_no_bits(argmax_then_scale({300, 32}, float32),
