@@ -82,6 +82,22 @@ void* error_word(int index) {
   return w;
 }
 
+// The error word cleared for a launch of kernels with integer division (null when none has
+// one), and after it the ZeroDivisionError that a kernel raised in it.
+void* armed_error_word(int index, bool checked) {
+  if (!checked) return nullptr;
+  void* err = error_word(index);
+  rc::check(rc::require_driver().cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4),
+            "cuMemsetD8");
+  return err;
+}
+void throw_if_division_by_zero(int index, void* err) {
+  if (err == nullptr) return;
+  int flag = 0;
+  rc::copy_device_to_host(&flag, err, sizeof flag, index);
+  if (flag != 0) throw Error("ZeroDivisionError: integer division by zero");
+}
+
 }  // namespace
 
 CudaBackendStats cuda_backend_stats() {
@@ -126,10 +142,7 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   const std::string symbol = cpu::kernel_symbol(key);
   rc::CUfunction f =
       cuda_function(index_, key, symbol, [&] { return emit_cuda_kernel(kernel, symbol); });
-  const bool checked = needs_error_word(kernel);
-  void* err = checked ? error_word(index_) : nullptr;
-  const rc::Driver& d = rc::require_driver();
-  if (checked) rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4), "cuMemsetD8");
+  void* err = armed_error_word(index_, needs_error_word(kernel));
   std::vector<uint64_t> words = param_words(kernel, launch_args, data, err);
   const int sms = rc::device_properties(index_).multiprocessors;
   const SplitPlan plan = split_plan(kernel, launch_args, sms);
@@ -156,11 +169,7 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   } else {
     launch(index_, f, shape.blocks, 1, 1, shape.threads, words.data());
   }
-  if (checked) {
-    int flag = 0;
-    rc::copy_device_to_host(&flag, err, sizeof flag, index_);
-    if (flag != 0) throw Error("ZeroDivisionError: integer division by zero");
-  }
+  throw_if_division_by_zero(index_, err);
 }
 
 std::vector<StepChain> CudaKernelRunner::plan_chains(const ir::Graph& graph,
@@ -191,9 +200,7 @@ void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& ch
   const std::string symbol = cpu::kernel_symbol(key);
   rc::CUfunction f = cuda_function(
       index_, key, symbol, [&] { return emit_cuda_chain_kernel(kernels, symbol, warp_per_row); });
-  void* err = checked ? error_word(index_) : nullptr;
-  const rc::Driver& d = rc::require_driver();
-  if (checked) rc::check(d.cuMemsetD8(reinterpret_cast<rc::CUdeviceptr>(err), 0, 4), "cuMemsetD8");
+  void* err = armed_error_word(index_, checked);
   std::vector<std::vector<uint64_t>> words;
   std::vector<void*> args;
   for (size_t i = 0; i < kernels.size(); ++i)
@@ -205,11 +212,7 @@ void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& ch
               1, 1, chain_launch_threads(program, rows), args.data());
   ++chain_launches;
   chained_steps += kernels.size();
-  if (checked) {
-    int flag = 0;
-    rc::copy_device_to_host(&flag, err, sizeof flag, index_);
-    if (flag != 0) throw Error("ZeroDivisionError: integer division by zero");
-  }
+  throw_if_division_by_zero(index_, err);
 }
 
 BufferPtr CudaKernelRunner::copy_buffer(const BufferPtr& buffer) {
