@@ -172,12 +172,38 @@ void CudaKernelRunner::run(const ir::LoopKernel& kernel, const ir::KernelLaunch&
   throw_if_division_by_zero(index_, err);
 }
 
+namespace {
+
+// What a chain's launches need, worked out once when the executable is planned.
+struct CudaChainPlan {
+  int64_t rows = 0;
+  bool warp_per_row = false;
+  bool checked = false;  // a step divides integers (the error word)
+  unsigned threads = 0, blocks = 0;
+  std::string key, symbol;
+};
+
+}  // namespace
+
 std::vector<StepChain> CudaKernelRunner::plan_chains(const ir::Graph& graph,
                                                      const ir::Program& program) {
+  const int sms = rc::device_properties(index_).multiprocessors;
   std::vector<StepChain> chains;
-  for (cpu::RowChain& chain :
-       plan_cuda_row_chains(graph, program, rc::device_properties(index_).multiprocessors))
-    chains.push_back({chain.first, chain.last, std::make_shared<cpu::RowChain>(std::move(chain))});
+  for (const cpu::RowChain& chain : plan_cuda_row_chains(graph, program, sms)) {
+    auto plan = std::make_shared<CudaChainPlan>();
+    plan->rows = chain.rows;
+    plan->warp_per_row = chain_warp_per_row(program, chain);
+    plan->threads = chain_launch_threads(program, chain);
+    plan->blocks = chain_blocks(program, chain, sms);
+    plan->key =
+        absl::StrCat(sv(kCodegenVersion), "row-chain/1", plan->warp_per_row ? " warp" : "", "\n");
+    for (size_t s = chain.first; s <= chain.last; ++s) {
+      absl::StrAppend(&plan->key, cpu::cpu_kernel_key(program.steps[s].kernel), "\n;\n");
+      plan->checked = plan->checked || needs_error_word(program.steps[s].kernel);
+    }
+    plan->symbol = cpu::kernel_symbol(plan->key);
+    chains.push_back({chain.first, chain.last, std::move(plan)});
+  }
   return chains;
 }
 
@@ -185,33 +211,25 @@ void CudaKernelRunner::run_chain(const ir::Program& program, const StepChain& ch
                                  absl::Span<const absl::Span<void* const>> data,
                                  absl::Span<KernelMemo> memos) {
   (void)memos;
-  const auto& rows = *static_cast<const cpu::RowChain*>(chain.plan.get());
-  absl::InlinedVector<const ir::LoopKernel*, 4> kernels;
-  const bool warp_per_row = chain_warp_per_row(program, rows);
-  std::string key =
-      absl::StrCat(sv(kCodegenVersion), "row-chain/1", warp_per_row ? " warp" : "", "\n");
-  bool checked = false;
-  for (size_t s = chain.first; s <= chain.last; ++s) {
-    const ir::LoopKernel& kernel = program.steps[s].kernel;
-    kernels.push_back(&kernel);
-    absl::StrAppend(&key, cpu::cpu_kernel_key(kernel), "\n;\n");
-    checked = checked || needs_error_word(kernel);
-  }
-  const std::string symbol = cpu::kernel_symbol(key);
-  rc::CUfunction f = cuda_function(
-      index_, key, symbol, [&] { return emit_cuda_chain_kernel(kernels, symbol, warp_per_row); });
-  void* err = armed_error_word(index_, checked);
+  const auto& plan = *static_cast<const CudaChainPlan*>(chain.plan.get());
+  rc::CUfunction f = cuda_function(index_, plan.key, plan.symbol, [&] {
+    absl::InlinedVector<const ir::LoopKernel*, 4> kernels;
+    for (size_t s = chain.first; s <= chain.last; ++s) kernels.push_back(&program.steps[s].kernel);
+    return emit_cuda_chain_kernel(kernels, plan.symbol, plan.warp_per_row);
+  });
+  void* err = armed_error_word(index_, plan.checked);
   std::vector<std::vector<uint64_t>> words;
   std::vector<void*> args;
-  for (size_t i = 0; i < kernels.size(); ++i)
-    words.push_back(param_words(*kernels[i], program.steps[chain.first + i].launch, data[i], err));
+  for (size_t i = 0; i < data.size(); ++i) {
+    const ir::ProgramStep& step = program.steps[chain.first + i];
+    words.push_back(param_words(step.kernel, step.launch, data[i], err));
+  }
   for (std::vector<uint64_t>& w : words) args.push_back(w.data());
-  int64_t row_count = rows.rows;
+  int64_t row_count = plan.rows;
   args.push_back(&row_count);
-  launch_with(index_, f, chain_blocks(program, rows, rc::device_properties(index_).multiprocessors),
-              1, 1, chain_launch_threads(program, rows), args.data());
+  launch_with(index_, f, plan.blocks, 1, 1, plan.threads, args.data());
   ++chain_launches;
-  chained_steps += kernels.size();
+  chained_steps += data.size();
   throw_if_division_by_zero(index_, err);
 }
 
