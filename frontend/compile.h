@@ -11,8 +11,9 @@
 // (a model's parameters, an optimizer's state): a whole training step with backward() and
 // optimizer.step() compiles into one program that updates them in place. It must not read
 // tensor values on the host (item(), printing, tolist, random numbers): that throws, since
-// the program would replay the first call's value. Host-side C++ state the function reads
-// (a counter, a learning rate in a variable) is frozen at trace time, as in torch.jit.trace.
+// the program would replay the first call's value. It may move tensors between devices
+// (to(device)): the program is then a graph per side of each move. Host-side C++ state the function
+// reads (a counter, a learning rate in a variable) is frozen at trace time, as in torch.jit.trace.
 // See docs/compile.md.
 #pragma once
 

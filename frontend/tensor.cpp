@@ -13,7 +13,6 @@
 #include "kiln/frontend/realize.h"
 #include "kiln/frontend/tensor_impl.h"
 #include "kiln/ir/absl_compat.h"
-#include "kiln/runtime/cuda/copy.h"
 #include "kiln/runtime/half.h"
 #include "kiln/runtime/strided.h"
 
@@ -150,32 +149,25 @@ Tensor Tensor::to(DType dtype) const {
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  frontend::fail_if_tracing(
-      absl::StrCat("to(", device.str(), "): a device transfer copies at the call"));
   check_device_exists(device, absl::StrCat("cannot move a tensor to ", device.str()));
   // The dense values on the source device, then one copy. The copy is a leaf of the lazy
   // graph (each realization graph lives on one device); autograd gives it a GradFn that moves
-  // its gradient back (record_transfer).
+  // its gradient back (record_transfer). While compile() traces, the tracer computes the
+  // source as a graph of its own, which its program runs before the graphs that read the copy.
   const Tensor src = contiguous();
   const auto& ti = impl_of(src);
-  if (!ti.storage->value->realized()) frontend::realize_reading({ti.storage->value});
-  const std::shared_ptr<runtime::Buffer>& from = ti.storage->value->buffer;
-  const size_t nbytes = static_cast<size_t>(numel()) * itemsize(dtype());
-  const char* at =
-      static_cast<const char*>(from->data()) + ti.offset * static_cast<int64_t>(itemsize(dtype()));
-  auto out = runtime::Buffer::allocate(nbytes, device);
-  const Device here = this->device();
-  if (here.is_cpu()) {
-    runtime::cuda::copy_host_to_device(out->data(), at, nbytes, device.index());
-  } else if (device.is_cpu()) {
-    runtime::cuda::copy_device_to_host(out->data(), at, nbytes, here.index());
-  } else {  // between two GPUs, through the host
-    auto host = runtime::Buffer::allocate(nbytes);
-    runtime::cuda::copy_device_to_host(host->data(), at, nbytes, here.index());
-    runtime::cuda::copy_host_to_device(out->data(), host->data(), nbytes, device.index());
+  frontend::LazyPtr moved;
+  if (frontend::TraceObserver* observer = frontend::trace_observer()) {
+    moved = observer->on_transfer(frontend::read(src), device);
+  } else {
+    if (!ti.storage->value->realized()) frontend::realize_reading({ti.storage->value});
+    const size_t item = static_cast<size_t>(itemsize(dtype()));
+    moved = frontend::make_leaf(
+        runtime::copy_to_device(*ti.storage->value->buffer, static_cast<size_t>(ti.offset) * item,
+                                static_cast<size_t>(numel()) * item, device),
+        ir::TensorType{dtype(), sizes()}, device);
   }
-  Tensor result = frontend::make_tensor(
-      frontend::make_leaf(std::move(out), ir::TensorType{dtype(), sizes()}, device));
+  Tensor result = frontend::make_tensor(std::move(moved));
   frontend::autograd::record_transfer(*this, result);
   return result;
 }

@@ -2,6 +2,7 @@
 
 #include "kiln/frontend/compile/inline_constants.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -103,6 +104,9 @@ std::vector<Tensor> returned_tensors(const TracedProgram& program, const std::ve
 struct CompiledCore::Entry {
   CallKey key;
   TracedProgram program;
+  // One per stage: its executable, or null for a stage that moves a buffer the program reads
+  // and computes nothing (its one output is its input).
+  std::vector<std::unique_ptr<backends::Executable>> stage_executables;
   std::unique_ptr<backends::Executable> executable;
   // The trace created state (gradients, optimizer buffers) that later calls must update
   // rather than create: the next call traces again.
@@ -161,27 +165,6 @@ std::optional<std::vector<Tensor>> CompiledCore::replay(Entry& entry,
   if (program.returns_history) return rerecord(entry, args, why);
   // Buffers hold every value the program reads once nothing is pending.
   if (anything_pending()) realize_all();
-  std::vector<backends::BufferPtr> inputs(program.inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const InputBinding& in = program.inputs[i];
-    switch (in.kind) {
-      case InputBinding::Kind::kArgument:
-        inputs[i] = impl_of(args[static_cast<size_t>(in.argument)]).storage->value->buffer;
-        break;
-      case InputBinding::Kind::kCaptured: {
-        const std::shared_ptr<Storage> storage = in.storage.lock();
-        if (storage == nullptr) {
-          *why = "a tensor that the traced function read was freed";
-          return std::nullopt;
-        }
-        inputs[i] = storage->value->buffer;
-        break;
-      }
-      case InputBinding::Kind::kConstant:
-        inputs[i] = in.buffer;
-        break;
-    }
-  }
   std::vector<std::shared_ptr<TensorImpl>> existing;
   for (const ReturnedTensor& r : program.returned) {
     if (r.kind != ReturnedTensor::Kind::kExisting) continue;
@@ -191,26 +174,75 @@ std::optional<std::vector<Tensor>> CompiledCore::replay(Entry& entry,
       return std::nullopt;
     }
   }
-
+  std::vector<std::vector<backends::BufferPtr>> stage_outputs(program.stages.size());
+  // The buffers of a graph's inputs on `device`; false when one is gone.
+  auto bind = [&](const std::vector<InputBinding>& bindings, Device device,
+                  std::vector<backends::BufferPtr>& inputs) {
+    inputs.resize(bindings.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const InputBinding& in = bindings[i];
+      switch (in.kind) {
+        case InputBinding::Kind::kArgument:
+          inputs[i] = impl_of(args[static_cast<size_t>(in.argument)]).storage->value->buffer;
+          break;
+        case InputBinding::Kind::kCaptured: {
+          const std::shared_ptr<Storage> storage = in.storage.lock();
+          if (storage == nullptr) {
+            *why = "a tensor that the traced function read was freed";
+            return false;
+          }
+          inputs[i] = storage->value->buffer;
+          break;
+        }
+        case InputBinding::Kind::kConstant:
+          inputs[i] = in.buffer;
+          break;
+        case InputBinding::Kind::kStageOutput: {
+          const backends::BufferPtr& buffer =
+              stage_outputs[static_cast<size_t>(in.stage)][static_cast<size_t>(in.output)];
+          inputs[i] = buffer->device() == device
+                          ? buffer
+                          : runtime::copy_to_device(*buffer, 0, buffer->nbytes(), device);
+          break;
+        }
+      }
+    }
+    return true;
+  };
+  std::vector<backends::BufferPtr> inputs;
+  for (size_t s = 0; s < program.stages.size(); ++s) {
+    const TracedStage& stage = program.stages[s];
+    if (!bind(stage.inputs, stage.device, inputs)) return std::nullopt;
+    const std::unique_ptr<backends::Executable>& executable = entry.stage_executables[s];
+    stage_outputs[s] = executable != nullptr ? executable->run(inputs) : std::move(inputs);
+  }
+  if (!bind(program.inputs, program.device, inputs)) return std::nullopt;
   std::vector<backends::BufferPtr> outputs = entry.executable->run(inputs);
   ++stats_.replays;
-  const Device device = program.device;
+
   std::vector<Tensor> results(static_cast<size_t>(program.num_results));
-  const std::vector<ir::ValueId>& graph_outputs = program.graph.outputs();
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    const OutputBinding& out = program.outputs[o];
+  size_t next_main = 0;
+  for (const OutputBinding& out : program.outputs) {
+    const bool in_main = out.stage < 0;
+    const ir::Graph& graph =
+        in_main ? program.graph : program.stages[static_cast<size_t>(out.stage)].graph;
+    const size_t o = in_main ? next_main++ : static_cast<size_t>(out.stage_output);
+    backends::BufferPtr buffer =
+        in_main ? std::move(outputs[o]) : stage_outputs[static_cast<size_t>(out.stage)][o];
     switch (out.kind) {
-      case OutputBinding::Kind::kResult:
-        results[static_cast<size_t>(out.index)] = make_tensor(
-            make_leaf(std::move(outputs[o]), program.graph.node(graph_outputs[o]).type, device));
+      case OutputBinding::Kind::kResult: {
+        const Device device =
+            in_main ? program.device : program.stages[static_cast<size_t>(out.stage)].device;
+        results[static_cast<size_t>(out.index)] =
+            make_tensor(make_leaf(std::move(buffer), graph.node(graph.outputs()[o]).type, device));
         break;
+      }
       case OutputBinding::Kind::kArgumentWrite:
-        store_contents(impl_of(args[static_cast<size_t>(out.index)]).storage,
-                       std::move(outputs[o]));
+        store_contents(impl_of(args[static_cast<size_t>(out.index)]).storage, std::move(buffer));
         break;
       case OutputBinding::Kind::kStateWrite:
         // A storage nobody holds any more has no one to see its new contents.
-        if (auto storage = out.storage.lock()) store_contents(storage, std::move(outputs[o]));
+        if (auto storage = out.storage.lock()) store_contents(storage, std::move(buffer));
         break;
     }
   }
@@ -221,63 +253,92 @@ std::optional<std::vector<Tensor>> CompiledCore::rerecord(Entry& entry,
                                                           const std::vector<Tensor>& args,
                                                           std::string* why) {
   const TracedProgram& program = entry.program;
-  const ir::Graph& graph = program.graph;
-  const Device device = program.device;
-  std::vector<LazyPtr> values(static_cast<size_t>(graph.size()));
-  for (ir::ValueId id = 0; id < graph.size(); ++id) {
-    const ir::Node& node = graph.node(id);
-    LazyPtr& value = values[static_cast<size_t>(id)];
-    if (node.op == ir::Op::constant) {
-      value = make_constant(std::get<ir::ConstantAttrs>(node.attrs).value, node.type.dtype, device);
-      continue;
-    }
-    if (node.op != ir::Op::input) {
-      std::vector<LazyPtr> operands;
-      for (ir::ValueId in : node.inputs) operands.push_back(values[static_cast<size_t>(in)]);
-      value = make_node(node.op, operands, node.attrs);
-      continue;
-    }
-    const InputBinding& in =
-        program.inputs[static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index)];
-    switch (in.kind) {
-      case InputBinding::Kind::kArgument: {
-        // Read through a tensor over the argument's whole storage (the argument, or the
-        // tensor it is a view of), so that its gradient edge is recorded.
-        const std::shared_ptr<TensorImpl>& a = args[static_cast<size_t>(in.argument)].impl();
-        if (a->covers_storage()) {
-          value = reshape(read(Tensor(a)), node.type.shape);
-        } else if (a->view_root != nullptr && a->view_root->covers_storage()) {
-          value = reshape(read(Tensor(a->view_root)), node.type.shape);
-        } else {
-          value = a->storage->value;
-        }
-        break;
+  std::vector<std::vector<LazyPtr>> stage_values(program.stages.size());
+  // The copies of stage outputs, moved as Tensor::to moves them so that gradients move back.
+  // A read notes its tensor's gradient edge only while the tensor lives, and the nodes read
+  // from it are captured when the results and writes are made, at the end.
+  std::vector<Tensor> moved;
+  // Records `graph` over the new inputs; false when an input is gone.
+  auto record = [&](const ir::Graph& graph, const std::vector<InputBinding>& bindings,
+                    Device device, std::vector<LazyPtr>& outputs) {
+    std::vector<LazyPtr> values(static_cast<size_t>(graph.size()));
+    for (ir::ValueId id = 0; id < graph.size(); ++id) {
+      const ir::Node& node = graph.node(id);
+      LazyPtr& value = values[static_cast<size_t>(id)];
+      if (node.op == ir::Op::constant) {
+        value =
+            make_constant(std::get<ir::ConstantAttrs>(node.attrs).value, node.type.dtype, device);
+        continue;
       }
-      case InputBinding::Kind::kCaptured: {
-        if (auto t = in.tensor.lock()) {
-          value = reshape(read(Tensor(t)), node.type.shape);
-        } else if (auto storage = in.storage.lock()) {
-          value = storage->value;
-        } else {
-          *why = "a tensor that the traced function read was freed";
-          return std::nullopt;
-        }
-        break;
+      if (node.op != ir::Op::input) {
+        std::vector<LazyPtr> operands;
+        for (ir::ValueId in : node.inputs) operands.push_back(values[static_cast<size_t>(in)]);
+        value = make_node(node.op, operands, node.attrs);
+        continue;
       }
-      case InputBinding::Kind::kConstant:
-        value = make_leaf(in.buffer, node.type, device);
-        break;
+      const InputBinding& in =
+          bindings[static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index)];
+      switch (in.kind) {
+        case InputBinding::Kind::kArgument: {
+          // Read through a tensor over the argument's whole storage (the argument, or the
+          // tensor it is a view of), so that its gradient edge is recorded.
+          const std::shared_ptr<TensorImpl>& a = args[static_cast<size_t>(in.argument)].impl();
+          if (a->covers_storage()) {
+            value = reshape(read(Tensor(a)), node.type.shape);
+          } else if (a->view_root != nullptr && a->view_root->covers_storage()) {
+            value = reshape(read(Tensor(a->view_root)), node.type.shape);
+          } else {
+            value = a->storage->value;
+          }
+          break;
+        }
+        case InputBinding::Kind::kCaptured: {
+          if (auto t = in.tensor.lock()) {
+            value = reshape(read(Tensor(t)), node.type.shape);
+          } else if (auto storage = in.storage.lock()) {
+            value = storage->value;
+          } else {
+            *why = "a tensor that the traced function read was freed";
+            return false;
+          }
+          break;
+        }
+        case InputBinding::Kind::kConstant:
+          value = make_leaf(in.buffer, node.type, device);
+          break;
+        case InputBinding::Kind::kStageOutput: {
+          value = stage_values[static_cast<size_t>(in.stage)][static_cast<size_t>(in.output)];
+          if (value->device != device) {
+            moved.push_back(make_tensor(value).to(device));
+            value = read(moved.back());
+          }
+          value = reshape(std::move(value), node.type.shape);
+          break;
+        }
+      }
     }
+    outputs.clear();
+    for (ir::ValueId out : graph.outputs()) outputs.push_back(values[static_cast<size_t>(out)]);
+    return true;
+  };
+  for (size_t s = 0; s < program.stages.size(); ++s) {
+    const TracedStage& stage = program.stages[s];
+    if (!record(stage.graph, stage.inputs, stage.device, stage_values[s])) return std::nullopt;
   }
+  std::vector<LazyPtr> main_values;
+  if (!record(program.graph, program.inputs, program.device, main_values)) return std::nullopt;
   std::vector<std::shared_ptr<TensorImpl>> existing;
   for (const ReturnedTensor& r : program.returned)
     if (r.kind == ReturnedTensor::Kind::kExisting) existing.push_back(r.existing.lock());
   ++stats_.replays;
   ++stats_.rerecords;
   std::vector<Tensor> results(static_cast<size_t>(program.num_results));
-  for (size_t o = 0; o < graph.outputs().size(); ++o) {
-    const OutputBinding& out = program.outputs[o];
-    LazyPtr value = values[static_cast<size_t>(graph.outputs()[o])];
+  size_t next_main = 0;
+  for (const OutputBinding& out : program.outputs) {
+    LazyPtr value =
+        out.stage < 0
+            ? main_values[next_main++]
+            : stage_values[static_cast<size_t>(out.stage)][static_cast<size_t>(out.stage_output)];
     switch (out.kind) {
       case OutputBinding::Kind::kResult:
         results[static_cast<size_t>(out.index)] = make_tensor(std::move(value));
@@ -302,7 +363,25 @@ std::vector<Tensor> CompiledCore::retrace(CallKey key, Entry* previous, const st
   auto entry = std::make_unique<Entry>();
   entry->key = std::move(key);
   entry->program = trace(fn, args, &returned);
-  inline_splat_constants(entry->program);
+  inline_splat_constants(entry->program.graph, entry->program.inputs);
+  for (size_t s = 0; s < entry->program.stages.size(); ++s) {
+    TracedStage& stage = entry->program.stages[s];
+    inline_splat_constants(stage.graph, stage.inputs);
+    // A stage that only moves a buffer computes nothing; one whose output is stored (a constant
+    // returned on a second device) still runs, so that each call stores a buffer of its own.
+    const bool stored =
+        std::any_of(entry->program.outputs.begin(), entry->program.outputs.end(),
+                    [&](const OutputBinding& out) { return out.stage == static_cast<int32_t>(s); });
+    if (!stored && stage.graph.size() == 1 && stage.graph.outputs().size() == 1) {
+      entry->stage_executables.push_back(nullptr);
+      continue;
+    }
+    ir::Graph optimized = stage.graph;
+    passes::run_realization_pipeline(optimized,
+                                     absl::StrCat("compile(", name_, "): stage ", s, " graph"));
+    entry->stage_executables.push_back(
+        backends::backend_for(stage.device).compile(std::move(optimized)));
+  }
   // A second trace of the same call keeps whatever state it created: its program updates
   // the storages this trace created (a function that frees and recreates its gradients at
   // every call, zero_grad(set_to_none) inside it, still replays correctly).

@@ -60,15 +60,15 @@ std::optional<Scalar> splat_value(const runtime::Buffer& buffer, DType dtype) {
 
 }  // namespace
 
-int inline_splat_constants(TracedProgram& program) {
-  const ir::Graph& old = program.graph;
-  std::vector<std::optional<Scalar>> splats(program.inputs.size());
+int inline_splat_constants(ir::Graph& graph_in_out, std::vector<InputBinding>& inputs_in_out) {
+  const ir::Graph& old = graph_in_out;
+  std::vector<std::optional<Scalar>> splats(inputs_in_out.size());
   int count = 0;
   for (ir::ValueId id = 0; id < old.size(); ++id) {
     const ir::Node& node = old.node(id);
     if (node.op != ir::Op::input) continue;
     const size_t index = static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index);
-    const InputBinding& in = program.inputs[index];
+    const InputBinding& in = inputs_in_out[index];
     // NaNs are left alone: a constant holds a value, not a payload.
     if (in.kind != InputBinding::Kind::kConstant || in.buffer == nullptr) continue;
     splats[index] = splat_value(*in.buffer, node.type.dtype);
@@ -94,7 +94,7 @@ int inline_splat_constants(TracedProgram& program) {
     const size_t index = static_cast<size_t>(std::get<ir::InputAttrs>(node.attrs).index);
     if (!splats[index]) {
       mapped = graph.add_input(node.type);
-      inputs.push_back(std::move(program.inputs[index]));
+      inputs.push_back(std::move(inputs_in_out[index]));
       continue;
     }
     // The frontend's splat form: a 0-d constant, reshaped to ones, expanded.
@@ -111,8 +111,8 @@ int inline_splat_constants(TracedProgram& program) {
   std::vector<ir::ValueId> outputs;
   for (ir::ValueId out : old.outputs()) outputs.push_back(ids[static_cast<size_t>(out)]);
   graph.set_outputs(std::move(outputs));
-  program.graph = std::move(graph);
-  program.inputs = std::move(inputs);
+  graph_in_out = std::move(graph);
+  inputs_in_out = std::move(inputs);
   return count;
 }
 

@@ -8,8 +8,8 @@
 
 namespace kiln::frontend {
 
-// Rewrites program.graph and program.inputs (inputs are renumbered); returns how many inputs
-// became constants.
-int inline_splat_constants(TracedProgram& program);
+// Rewrites `graph` and its `inputs` (a traced program's main graph or one of its stages; inputs
+// are renumbered); returns how many inputs became constants.
+int inline_splat_constants(ir::Graph& graph, std::vector<InputBinding>& inputs);
 
 }  // namespace kiln::frontend

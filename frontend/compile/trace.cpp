@@ -1,6 +1,6 @@
 #include "kiln/frontend/compile/trace.h"
 
-#include <optional>
+#include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -10,18 +10,23 @@
 #include "kiln/frontend/compile/trace_state.h"
 #include "kiln/frontend/pending_graph.h"
 #include "kiln/frontend/realize.h"
+#include "kiln/passes/pipeline.h"
 #include "kiln/runtime/error.h"
 
 namespace kiln::frontend {
 namespace {
 
-// Notes which storages the function created and which computed buffers it read.
+// Notes which storages the function created and which computed buffers it read, and runs the
+// stages of the values the function moves between devices.
 class Recorder final : public TraceObserver {
  public:
   struct Read {
     std::weak_ptr<Storage> storage;
     std::weak_ptr<TensorImpl> covering;  // a tensor over the whole storage, if one was read
   };
+
+  explicit Recorder(std::vector<const LazyNode*> arg_contents)
+      : arg_contents_(std::move(arg_contents)) {}
 
   void on_read_realized(const std::shared_ptr<TensorImpl>& t) override {
     // A buffer the call itself made from host values (arange, tensor) is a constant.
@@ -40,18 +45,104 @@ class Recorder final : public TraceObserver {
     created_.insert(storage.get());
   }
 
-  bool created(const Storage* s) const { return created_.contains(s); }
-  const Read* read_of(const LazyNode* node) const {
-    auto it = reads_.find(node);
-    return it == reads_.end() ? nullptr : &it->second;
+  // The value is computed now, as the stage the program will run first, since the copy must
+  // exist before anything reads it; the copy is a computed leaf that later graphs bind to the
+  // stage's output. A value that is a buffer already (an argument, say) is a stage that
+  // computes nothing. Values of the stage's graph that later graphs use too are computed
+  // again there: every graph reads only buffers that the call does not change.
+  LazyPtr on_transfer(const LazyPtr& value, Device device) override {
+    TracedStage stage;
+    stage.device = value->device;
+    const LazyNode* base = value.get();
+    while (!base->realized() && base->op == ir::Op::reshape) base = base->inputs[0].get();
+    backends::BufferPtr computed;
+    if (base->realized()) {
+      stage.graph.set_outputs({stage.graph.add_input(base->type)});
+      stage.inputs.push_back(bind(base, base->buffer));
+      computed = base->buffer;
+    } else {
+      BuiltGraph built =
+          build_graph({value}, {.keep_saved_values = false, .realized_outputs = true});
+      for (size_t i = 0; i < built.input_nodes.size(); ++i)
+        stage.inputs.push_back(bind(built.input_nodes[i], built.inputs[i]));
+      ir::Graph optimized = built.graph;
+      passes::run_realization_pipeline(
+          optimized, absl::StrCat("compile: the value to(", device.str(), ") moves"));
+      computed = backends::backend_for(stage.device)
+                     .compile(std::move(optimized))
+                     ->run(built.inputs)
+                     .at(0);
+      stage.graph = std::move(built.graph);
+    }
+    const size_t nbytes = static_cast<size_t>(value->numel() * itemsize(value->type.dtype));
+    LazyPtr copy =
+        make_leaf(runtime::copy_to_device(*computed, 0, nbytes, device), value->type, device);
+    moved_.emplace(copy.get(), static_cast<int32_t>(stages_.size()));
+    copies_.push_back(copy);
+    stages_.push_back(std::move(stage));
+    return copy;
   }
 
+  bool created(const Storage* s) const { return created_.contains(s); }
+
+  // Where a graph input's buffer comes from at every call.
+  InputBinding bind(const LazyNode* node, const backends::BufferPtr& buffer) const {
+    InputBinding binding;
+    if (auto it = moved_.find(node); it != moved_.end()) {
+      binding.kind = InputBinding::Kind::kStageOutput;
+      binding.stage = it->second;
+      binding.output = 0;
+      return binding;
+    }
+    for (size_t a = 0; a < arg_contents_.size(); ++a) {
+      if (arg_contents_[a] != node) continue;
+      binding.kind = InputBinding::Kind::kArgument;
+      binding.argument = static_cast<int32_t>(a);
+      return binding;
+    }
+    if (auto it = reads_.find(node); it != reads_.end()) {
+      binding.kind = InputBinding::Kind::kCaptured;
+      binding.storage = it->second.storage;
+      binding.tensor = it->second.covering;
+      return binding;
+    }
+    // Made from host values during the call (arange, tensor(...)): the same at every call. The
+    // program keeps a copy: the traced call's own tensors hold this buffer, and their caller
+    // may write into it (data_ptr).
+    binding.kind = InputBinding::Kind::kConstant;
+    binding.buffer = runtime::copy_to_device(*buffer, 0, buffer->nbytes(), buffer->device());
+    return binding;
+  }
+
+  std::vector<TracedStage>& stages() { return stages_; }
+
  private:
+  std::vector<const LazyNode*> arg_contents_;
   absl::flat_hash_map<const LazyNode*, Read> reads_;
   // Raw pointers, only compared: a storage created and freed during the trace may share an
   // address with a later one, which is then also "created", as it should be.
   absl::flat_hash_set<const Storage*> created_;
+  // The copies to(device) made, and the stage each is the output of; held, so that no other
+  // node takes one's address during the trace.
+  absl::flat_hash_map<const LazyNode*, int32_t> moved_;
+  std::vector<LazyPtr> copies_;
+  std::vector<TracedStage> stages_;
 };
+
+// The graph computing `targets` (one output each) and the bindings of its inputs.
+TracedStage build_stage(absl::Span<const LazyPtr> targets, Device device,
+                        const Recorder& recorder) {
+  BuiltGraph built = build_graph(targets, {.keep_saved_values = false, .realized_outputs = true});
+  if (built.graph.outputs().size() != targets.size())
+    throw Error(absl::StrCat("internal error: compile: ", targets.size(), " traced values gave ",
+                             built.graph.outputs().size(), " graph outputs"));
+  TracedStage stage;
+  stage.device = device;
+  for (size_t i = 0; i < built.input_nodes.size(); ++i)
+    stage.inputs.push_back(recorder.bind(built.input_nodes[i], built.inputs[i]));
+  stage.graph = std::move(built.graph);
+  return stage;
+}
 
 bool has_usable_history(const Tensor& t) {
   const auto& meta = t.impl()->autograd;
@@ -78,7 +169,7 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
     return -1;
   };
 
-  Recorder recorder;
+  Recorder recorder(std::move(arg_contents));
   std::vector<std::shared_ptr<Storage>> pending;
   {
     TraceScope scope(&recorder);
@@ -87,16 +178,11 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
   }
 
   TracedProgram program;
-  std::vector<LazyPtr> targets;
-  // One device per program: every storage the call writes must live there.
-  std::optional<Device> device;
-  auto add_target = [&](const std::shared_ptr<Storage>& storage) {
-    if (device && *device != storage->device)
-      throw Error(absl::StrCat("compile: the traced function computes on two devices (",
-                               device->str(), " and ", storage->device.str(),
-                               "); compile one function per device"));
-    device = storage->device;
-    targets.push_back(storage->value);
+  // The values the call stores, one per output binding.
+  std::vector<LazyPtr> stored;
+  auto add_output = [&](const std::shared_ptr<Storage>& storage, OutputBinding binding) {
+    stored.push_back(storage->value);
+    program.outputs.push_back(std::move(binding));
   };
   // Result storages: created by the call and returned.
   absl::flat_hash_map<const Storage*, int32_t> result_index;
@@ -116,8 +202,7 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
       auto [it, fresh] = result_index.emplace(s, program.num_results);
       if (fresh) {
         ++program.num_results;
-        add_target(ti.storage);
-        program.outputs.push_back({OutputBinding::Kind::kResult, it->second, {}});
+        add_output(ti.storage, {OutputBinding::Kind::kResult, it->second, {}});
       }
       r.index = it->second;
       program.returns_history = program.returns_history || has_usable_history(t);
@@ -130,42 +215,43 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
   // Every other storage the call left pending was written by it.
   for (const std::shared_ptr<Storage>& s : pending) {
     if (result_index.contains(s.get())) continue;
-    add_target(s);
     if (const int32_t a = arg_of_storage(s.get()); a >= 0) {
-      program.outputs.push_back({OutputBinding::Kind::kArgumentWrite, a, {}});
+      add_output(s, {OutputBinding::Kind::kArgumentWrite, a, {}});
       continue;
     }
     if (recorder.created(s.get())) ++program.created_state;
-    program.outputs.push_back({OutputBinding::Kind::kStateWrite, -1, s});
+    add_output(s, {OutputBinding::Kind::kStateWrite, -1, s});
   }
   program.returns_history = program.returns_history && autograd::grad_enabled();
 
-  BuiltGraph built = build_graph(targets, {.keep_saved_values = false, .realized_outputs = true});
-  if (built.graph.outputs().size() != targets.size())
-    throw Error(absl::StrCat("internal error: compile: ", targets.size(), " traced values gave ",
-                             built.graph.outputs().size(), " graph outputs"));
-  for (size_t i = 0; i < built.input_nodes.size(); ++i) {
-    const LazyNode* node = built.input_nodes[i];
-    InputBinding binding;
-    int32_t arg = -1;
-    for (size_t a = 0; a < arg_contents.size() && arg < 0; ++a)
-      if (arg_contents[a] == node) arg = static_cast<int32_t>(a);
-    if (arg >= 0) {
-      binding.kind = InputBinding::Kind::kArgument;
-      binding.argument = arg;
-    } else if (const Recorder::Read* read = recorder.read_of(node)) {
-      binding.kind = InputBinding::Kind::kCaptured;
-      binding.storage = read->storage;
-      binding.tensor = read->covering;
-    } else {
-      // Made from host values during the call (arange, tensor(...)): the same at every call.
-      binding.kind = InputBinding::Kind::kConstant;
-      binding.buffer = built.inputs[i];
+  // Every graph runs on one device: the main graph on that of the first stored value, the
+  // values stored on each other device in a stage of their own.
+  program.device = stored.empty() ? cpu : stored[0]->device;
+  std::vector<LazyPtr> main_targets;
+  std::vector<Device> other_devices;
+  for (const LazyPtr& value : stored) {
+    if (value->device == program.device) {
+      main_targets.push_back(value);
+    } else if (std::find(other_devices.begin(), other_devices.end(), value->device) ==
+               other_devices.end()) {
+      other_devices.push_back(value->device);
     }
-    program.inputs.push_back(std::move(binding));
   }
-  program.graph = std::move(built.graph);
-  program.device = device.value_or(cpu);
+  std::vector<TracedStage>& stages = recorder.stages();
+  for (Device device : other_devices) {
+    std::vector<LazyPtr> targets;
+    for (size_t o = 0; o < stored.size(); ++o) {
+      if (stored[o]->device != device) continue;
+      program.outputs[o].stage = static_cast<int32_t>(stages.size());
+      program.outputs[o].stage_output = static_cast<int32_t>(targets.size());
+      targets.push_back(stored[o]);
+    }
+    stages.push_back(build_stage(targets, device, recorder));
+  }
+  TracedStage main = build_stage(main_targets, program.device, recorder);
+  program.graph = std::move(main.graph);
+  program.inputs = std::move(main.inputs);
+  program.stages = std::move(stages);
   return program;
 }
 

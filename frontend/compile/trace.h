@@ -24,12 +24,16 @@
 namespace kiln::frontend {
 
 struct InputBinding {
-  enum class Kind : uint8_t { kArgument, kCaptured, kConstant };
+  enum class Kind : uint8_t { kArgument, kCaptured, kConstant, kStageOutput };
   Kind kind = Kind::kConstant;
   int32_t argument = -1;             // kArgument: the call's tensor argument (its storage)
   std::weak_ptr<Storage> storage;    // kCaptured
   std::weak_ptr<TensorImpl> tensor;  // kCaptured: a tensor covering the storage, if one was seen
   backends::BufferPtr buffer;        // kConstant
+  // kStageOutput: output `output` of the earlier stage `stage` (TracedProgram::stages), copied
+  // to the reading graph's device when it lives on another one (a to(device) in the function).
+  int32_t stage = -1;
+  int32_t output = -1;
 };
 
 struct OutputBinding {
@@ -37,6 +41,22 @@ struct OutputBinding {
   Kind kind = Kind::kResult;
   int32_t index = -1;              // kResult: the result storage; kArgumentWrite: the argument
   std::weak_ptr<Storage> storage;  // kStateWrite
+  // Where the value comes from: -1, the main graph (its outputs in the order of the bindings
+  // that name it); otherwise output `stage_output` of that stage.
+  int32_t stage = -1;
+  int32_t stage_output = -1;
+};
+
+// A graph that a program runs before its main graph, on its own device. A function that moves
+// values between devices (to(device)) is one graph per side of each move, as every graph runs
+// on one device: a stage computes what a to(device) moves (a stage whose one output is its
+// input moves a buffer the program reads, an argument say, and computes nothing), and results
+// and writes on devices other than the main graph's are a stage per device, after the moves.
+// Later stages and the main graph read a stage's outputs (InputBinding::kStageOutput).
+struct TracedStage {
+  ir::Graph graph;                   // as recorded, before any pass
+  std::vector<InputBinding> inputs;  // one per graph input
+  Device device = cpu;
 };
 
 // A tensor the function returned: a view over a result storage, over an argument's storage,
@@ -52,9 +72,10 @@ struct ReturnedTensor {
 };
 
 struct TracedProgram {
-  ir::Graph graph;                     // as recorded, before any pass
-  std::vector<InputBinding> inputs;    // one per graph input
-  std::vector<OutputBinding> outputs;  // one per graph output
+  std::vector<TracedStage> stages;     // run first, in order; none unless values change device
+  ir::Graph graph;                     // the main graph, as recorded, before any pass
+  std::vector<InputBinding> inputs;    // one per main graph input
+  std::vector<OutputBinding> outputs;  // one per stored value (main graph outputs, in order)
   std::vector<ReturnedTensor> returned;
   int32_t num_results = 0;
   // Storages the call created that outlive it without being returned (gradients created by a
@@ -62,8 +83,8 @@ struct TracedProgram {
   int32_t created_state = 0;
   // Some returned tensor has autograd history that the caller may use.
   bool returns_history = false;
-  // Where the program runs: the device of every storage it writes (one device per program, as
-  // in eager realization). cpu when it writes nothing.
+  // Where the main graph runs: the device of the first value the call stores (its first
+  // result); cpu when it stores nothing.
   Device device = cpu;
 };
 

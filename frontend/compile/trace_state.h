@@ -9,8 +9,11 @@
 #include <memory>
 #include <string_view>
 
+#include "kiln/runtime/device.h"
+
 namespace kiln::frontend {
 
+struct LazyNode;
 struct Storage;
 struct TensorImpl;
 
@@ -23,6 +26,11 @@ class TraceObserver {
   virtual void on_read_realized(const std::shared_ptr<TensorImpl>& t) = 0;
   // A storage was created during the trace.
   virtual void on_storage_created(const std::shared_ptr<Storage>& storage) = 0;
+  // to(device) of `value` (dense, on its own device): the tracer computes it as a graph of its
+  // own, which the program runs before the graphs that read the copy, and returns the copy on
+  // `device`, a computed leaf.
+  virtual std::shared_ptr<LazyNode> on_transfer(const std::shared_ptr<LazyNode>& value,
+                                                Device device) = 0;
 };
 
 // True while a function is being traced (on any thread: tracing is not thread-safe with

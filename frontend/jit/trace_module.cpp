@@ -113,6 +113,11 @@ CompiledModule trace(nn::Module& module, const std::vector<Tensor>& example_inpu
   }
   returned.clear();  // the trace's own values: never needed, so never computed
 
+  // A .kiln file holds one graph on one device (load() places it).
+  if (!traced.stages.empty())
+    throw Error(absl::StrCat("jit::trace: ", module_name,
+                             ".forward moves tensors between devices (to(device)); a traced "
+                             "module runs on one device: move the module and its input instead"));
   const ModuleTensors tensors(module);
   check_no_writes(traced, tensors, module_name);
   if (traced.returned.size() != 1 ||
@@ -164,6 +169,8 @@ CompiledModule trace(nn::Module& module, const std::vector<Tensor>& example_inpu
         }
         break;
       }
+      case frontend::InputBinding::Kind::kStageOutput:
+        throw Error("internal error: jit::trace: a stage output in a one-graph program");
       case frontend::InputBinding::Kind::kConstant:
         // Made from host values during the call (arange, tensor(...)).
         binding.kind = InputBinding::Kind::kConstant;
