@@ -15,6 +15,7 @@
 #include "kiln/ir/absl_compat.h"
 #include "kiln/runtime/half.h"
 #include "kiln/runtime/strided.h"
+#include "kiln/runtime/transfer.h"
 
 namespace kiln {
 namespace frontend {

@@ -1,10 +1,8 @@
 #include "kiln/runtime/buffer.h"
 
-#include <cstring>
 #include <memory>
 
 #include "kiln/runtime/cpu_allocator.h"
-#include "kiln/runtime/cuda/copy.h"
 #include "kiln/runtime/cuda/cuda_allocator.h"
 #include "kiln/runtime/error.h"
 
@@ -61,27 +59,6 @@ void reset_peak_memory_stats(Device device) {
   } else {
     cpu_reset_peak_memory_stats();
   }
-}
-
-std::shared_ptr<Buffer> copy_to_device(const Buffer& from, size_t offset, size_t nbytes,
-                                       Device to) {
-  const char* at = static_cast<const char*>(from.data()) + offset;
-  auto out = Buffer::allocate(nbytes, to);
-  const Device here = from.device();
-  if (here.is_cpu() && to.is_cpu()) {
-    if (nbytes > 0) std::memcpy(out->data(), at, nbytes);
-  } else if (here.is_cpu()) {
-    cuda::copy_host_to_device(out->data(), at, nbytes, to.index());
-  } else if (to.is_cpu()) {
-    cuda::copy_device_to_host(out->data(), at, nbytes, here.index());
-  } else if (here == to) {
-    cuda::copy_device_to_device(out->data(), at, nbytes, to.index());
-  } else {  // between two GPUs, through the host
-    auto host = Buffer::allocate(nbytes);
-    cuda::copy_device_to_host(host->data(), at, nbytes, here.index());
-    cuda::copy_host_to_device(out->data(), host->data(), nbytes, to.index());
-  }
-  return out;
 }
 
 }  // namespace kiln::runtime

@@ -47,11 +47,6 @@ class Buffer {
   bool borrowed_;
 };
 
-// A new buffer on `to` holding `nbytes` bytes of `from` starting `offset` bytes in (host
-// memory or a device address): Tensor::to's copy, and a compiled program's transfer between
-// the graphs of two devices. Between two GPUs the bytes go through the host.
-std::shared_ptr<Buffer> copy_to_device(const Buffer& from, size_t offset, size_t nbytes, Device to);
-
 // The device allocator's counters (all zero for a device without one yet). Borrowed buffers
 // never count.
 struct MemoryStats {

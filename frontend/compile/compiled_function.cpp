@@ -14,6 +14,7 @@
 #include "kiln/passes/pipeline.h"
 #include "kiln/runtime/error.h"
 #include "kiln/runtime/log.h"
+#include "kiln/runtime/transfer.h"
 
 namespace kiln::frontend {
 namespace {

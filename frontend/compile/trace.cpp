@@ -1,6 +1,7 @@
 #include "kiln/frontend/compile/trace.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -12,9 +13,16 @@
 #include "kiln/frontend/realize.h"
 #include "kiln/passes/pipeline.h"
 #include "kiln/runtime/error.h"
+#include "kiln/runtime/transfer.h"
 
 namespace kiln::frontend {
 namespace {
+
+class Recorder;
+// The graph computing `targets` (one output each) and the bindings of its inputs; `buffers`
+// receives the inputs' buffers as they are now.
+TracedStage build_stage(absl::Span<const LazyPtr> targets, Device device, const Recorder& recorder,
+                        std::vector<backends::BufferPtr>* buffers = nullptr);
 
 // Notes which storages the function created and which computed buffers it read, and runs the
 // stages of the values the function moves between devices.
@@ -45,42 +53,56 @@ class Recorder final : public TraceObserver {
     created_.insert(storage.get());
   }
 
-  // The value is computed now, as the stage the program will run first, since the copy must
-  // exist before anything reads it; the copy is a computed leaf that later graphs bind to the
-  // stage's output. A value that is a buffer already (an argument, say) is a stage that
-  // computes nothing. Values of the stage's graph that later graphs use too are computed
-  // again there: every graph reads only buffers that the call does not change.
+  // The copy is a computed leaf on `device` whose bytes arrive when the function has returned
+  // (finish_moves): nothing is computed while tracing, and only then is it known which values
+  // of the moved value's graph later graphs read too.
   LazyPtr on_transfer(const LazyPtr& value, Device device) override {
-    TracedStage stage;
-    stage.device = value->device;
-    const LazyNode* base = value.get();
-    while (!base->realized() && base->op == ir::Op::reshape) base = base->inputs[0].get();
-    backends::BufferPtr computed;
-    if (base->realized()) {
-      stage.graph.set_outputs({stage.graph.add_input(base->type)});
-      stage.inputs.push_back(bind(base, base->buffer));
-      computed = base->buffer;
-    } else {
-      BuiltGraph built =
-          build_graph({value}, {.keep_saved_values = false, .realized_outputs = true});
-      for (size_t i = 0; i < built.input_nodes.size(); ++i)
-        stage.inputs.push_back(bind(built.input_nodes[i], built.inputs[i]));
-      ir::Graph optimized = built.graph;
-      passes::run_realization_pipeline(
-          optimized, absl::StrCat("compile: the value to(", device.str(), ") moves"));
-      computed = backends::backend_for(stage.device)
-                     .compile(std::move(optimized))
-                     ->run(built.inputs)
-                     .at(0);
-      stage.graph = std::move(built.graph);
-    }
+    LazyPtr source = value;
+    while (!source->realized() && source->op == ir::Op::reshape) source = source->inputs[0];
     const size_t nbytes = static_cast<size_t>(value->numel() * itemsize(value->type.dtype));
-    LazyPtr copy =
-        make_leaf(runtime::copy_to_device(*computed, 0, nbytes, device), value->type, device);
-    moved_.emplace(copy.get(), static_cast<int32_t>(stages_.size()));
-    copies_.push_back(copy);
-    stages_.push_back(std::move(stage));
+    LazyPtr copy = make_leaf(runtime::Buffer::allocate(nbytes, device), value->type, device);
+    moves_.push_back({std::move(source), copy});
     return copy;
+  }
+
+  // Builds and runs the stage of each move, in order, and fills the copies. A stage's outputs
+  // are the moved value and every value of its graph that a later graph reads (a later move's
+  // or a stored value's graph on the same device: a training step's forward values, which its
+  // backward pass reads after the loss was moved to the host). They are then computed values,
+  // as a realization leaves them, so later graphs read the stage's outputs instead of computing
+  // them again. `stored`: the values the call stores.
+  void finish_moves(absl::Span<const LazyPtr> stored) {
+    for (size_t s = 0; s < moves_.size(); ++s) {
+      const Move& move = moves_[s];
+      std::vector<LazyPtr> targets = {move.source};
+      if (!move.source->realized()) add_values_read_later(s, stored, targets);
+      std::vector<backends::BufferPtr> inputs;
+      TracedStage stage = build_stage(targets, move.source->device, *this, &inputs);
+      std::vector<backends::BufferPtr> computed;
+      if (move.source->realized()) {  // an argument, say: the stage moves it, computes nothing
+        computed.push_back(move.source->buffer);
+      } else {
+        ir::Graph optimized = stage.graph;
+        passes::run_realization_pipeline(optimized, "compile: a graph whose value moves");
+        computed = backends::backend_for(stage.device).compile(std::move(optimized))->run(inputs);
+      }
+      for (size_t k = 0; k < targets.size(); ++k) {
+        LazyNode* node = targets[k].get();
+        if (!node->realized()) {
+          node->buffer = computed[k];
+          node->op = ir::Op::input;
+          node->attrs = ir::InputAttrs{};
+          node->inputs.clear();
+          node->external = false;
+        }
+        outputs_.emplace(node, std::make_pair(static_cast<int32_t>(s), static_cast<int32_t>(k)));
+      }
+      const runtime::Buffer& to = *move.copy->buffer;
+      runtime::copy_bytes(to.data(), to.device(), computed[0]->data(), computed[0]->device(),
+                          to.nbytes());
+      outputs_.emplace(move.copy.get(), std::make_pair(static_cast<int32_t>(s), 0));
+      stages_.push_back(std::move(stage));
+    }
   }
 
   bool created(const Storage* s) const { return created_.contains(s); }
@@ -88,10 +110,10 @@ class Recorder final : public TraceObserver {
   // Where a graph input's buffer comes from at every call.
   InputBinding bind(const LazyNode* node, const backends::BufferPtr& buffer) const {
     InputBinding binding;
-    if (auto it = moved_.find(node); it != moved_.end()) {
+    if (auto it = outputs_.find(node); it != outputs_.end()) {
       binding.kind = InputBinding::Kind::kStageOutput;
-      binding.stage = it->second;
-      binding.output = 0;
+      binding.stage = it->second.first;
+      binding.output = it->second.second;
       return binding;
     }
     for (size_t a = 0; a < arg_contents_.size(); ++a) {
@@ -122,16 +144,46 @@ class Recorder final : public TraceObserver {
   // Raw pointers, only compared: a storage created and freed during the trace may share an
   // address with a later one, which is then also "created", as it should be.
   absl::flat_hash_set<const Storage*> created_;
-  // The copies to(device) made, and the stage each is the output of; held, so that no other
-  // node takes one's address during the trace.
-  absl::flat_hash_map<const LazyNode*, int32_t> moved_;
-  std::vector<LazyPtr> copies_;
+  struct Move {
+    LazyPtr source;  // the moved value (below its reshapes) on its own device
+    LazyPtr copy;    // the leaf on the other device
+  };
+  // The values that graphs of the moves after move `s` and of the stored values read from
+  // move s's graph (the pending values the walk from each of them meets first), added to
+  // `targets` once each.
+  void add_values_read_later(size_t s, absl::Span<const LazyPtr> stored,
+                             std::vector<LazyPtr>& targets) const {
+    absl::flat_hash_set<const LazyNode*> in_stage;
+    std::vector<const LazyNode*> stack = {moves_[s].source.get()};
+    while (!stack.empty()) {
+      const LazyNode* node = stack.back();
+      stack.pop_back();
+      if (node->realized() || !in_stage.insert(node).second) continue;
+      for (const LazyPtr& in : node->inputs) stack.push_back(in.get());
+    }
+    absl::flat_hash_set<const LazyNode*> seen;
+    std::vector<const LazyPtr*> walk;
+    for (size_t t = s + 1; t < moves_.size(); ++t) walk.push_back(&moves_[t].source);
+    for (const LazyPtr& value : stored) walk.push_back(&value);
+    while (!walk.empty()) {
+      const LazyPtr& node = *walk.back();
+      walk.pop_back();
+      if (node->realized() || !seen.insert(node.get()).second) continue;
+      if (in_stage.contains(node.get())) {
+        if (node != moves_[s].source) targets.push_back(node);
+        continue;
+      }
+      for (const LazyPtr& in : node->inputs) walk.push_back(&in);
+    }
+  }
+  std::vector<Move> moves_;
+  // The outputs of the stages run so far: the values they computed and the copies.
+  absl::flat_hash_map<const LazyNode*, std::pair<int32_t, int32_t>> outputs_;
   std::vector<TracedStage> stages_;
 };
 
-// The graph computing `targets` (one output each) and the bindings of its inputs.
-TracedStage build_stage(absl::Span<const LazyPtr> targets, Device device,
-                        const Recorder& recorder) {
+TracedStage build_stage(absl::Span<const LazyPtr> targets, Device device, const Recorder& recorder,
+                        std::vector<backends::BufferPtr>* buffers) {
   BuiltGraph built = build_graph(targets, {.keep_saved_values = false, .realized_outputs = true});
   if (built.graph.outputs().size() != targets.size())
     throw Error(absl::StrCat("internal error: compile: ", targets.size(), " traced values gave ",
@@ -140,6 +192,7 @@ TracedStage build_stage(absl::Span<const LazyPtr> targets, Device device,
   stage.device = device;
   for (size_t i = 0; i < built.input_nodes.size(); ++i)
     stage.inputs.push_back(recorder.bind(built.input_nodes[i], built.inputs[i]));
+  if (buffers != nullptr) buffers->assign(built.inputs.begin(), built.inputs.end());
   stage.graph = std::move(built.graph);
   return stage;
 }
@@ -171,10 +224,23 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
 
   Recorder recorder(std::move(arg_contents));
   std::vector<std::shared_ptr<Storage>> pending;
+  std::exception_ptr failure;
   {
     TraceScope scope(&recorder);
-    *returned = fn();
-    pending = pending_storages();
+    try {
+      *returned = fn();
+      pending = pending_storages();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  if (failure) {
+    // Copies the function moved may live on in tensors it kept: they get their values.
+    try {
+      recorder.finish_moves({});
+    } catch (...) {
+    }
+    std::rethrow_exception(failure);
   }
 
   TracedProgram program;
@@ -237,6 +303,7 @@ TracedProgram trace(const TracedFunction& fn, const std::vector<Tensor>& args,
       other_devices.push_back(value->device);
     }
   }
+  recorder.finish_moves(stored);
   std::vector<TracedStage>& stages = recorder.stages();
   for (Device device : other_devices) {
     std::vector<LazyPtr> targets;

@@ -49,10 +49,11 @@ struct OutputBinding {
 
 // A graph that a program runs before its main graph, on its own device. A function that moves
 // values between devices (to(device)) is one graph per side of each move, as every graph runs
-// on one device: a stage computes what a to(device) moves (a stage whose one output is its
-// input moves a buffer the program reads, an argument say, and computes nothing), and results
-// and writes on devices other than the main graph's are a stage per device, after the moves.
-// Later stages and the main graph read a stage's outputs (InputBinding::kStageOutput).
+// on one device: a stage computes what a move reads, together with the values of its graph
+// that later graphs read (so nothing is computed twice); a stage whose one output is its input
+// moves a buffer the program reads (an argument, say) and computes nothing. Results and writes
+// on devices other than the main graph's are a stage per device, after the moves. Later stages
+// and the main graph read a stage's outputs (InputBinding::kStageOutput).
 struct TracedStage {
   ir::Graph graph;                   // as recorded, before any pass
   std::vector<InputBinding> inputs;  // one per graph input

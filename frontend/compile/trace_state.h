@@ -26,9 +26,8 @@ class TraceObserver {
   virtual void on_read_realized(const std::shared_ptr<TensorImpl>& t) = 0;
   // A storage was created during the trace.
   virtual void on_storage_created(const std::shared_ptr<Storage>& storage) = 0;
-  // to(device) of `value` (dense, on its own device): the tracer computes it as a graph of its
-  // own, which the program runs before the graphs that read the copy, and returns the copy on
-  // `device`, a computed leaf.
+  // to(device) of `value` (dense, on its own device): returns the copy on `device`, a computed
+  // leaf whose bytes the tracer fills once the function has returned (trace.h, TracedStage).
   virtual std::shared_ptr<LazyNode> on_transfer(const std::shared_ptr<LazyNode>& value,
                                                 Device device) = 0;
 };

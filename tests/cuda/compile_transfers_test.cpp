@@ -46,6 +46,12 @@ TEST(CudaCompileTransfers, ValuesMovedInAndOutGiveTheEagerResults) {
   }
   EXPECT_EQ(f.stats().traces, 1);
   EXPECT_EQ(f.stats().replays, 2);
+  // y is computed once, by the graph whose value moves to the host: the main graph (on the
+  // device) reads it from there rather than computing it again.
+  const std::string main_graph = ir::to_string(f.graph());
+  EXPECT_THAT(main_graph, ::testing::Not(::testing::HasSubstr("exp(")));
+  EXPECT_THAT(main_graph, ::testing::Not(::testing::HasSubstr("mul(")));
+  EXPECT_THAT(main_graph, ::testing::HasSubstr("sum("));
   // A computed value moved to the device, from a strided view of the argument.
   auto g = compile([](const Tensor& x) { return (x.t() * 3).to(cuda).relu(); }, "computed");
   for (int call = 0; call < 2; ++call) {
